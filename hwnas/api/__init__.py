@@ -1,0 +1,30 @@
+"""hwnas.api: the leaf package — Choice, registries, ArchSpec, OpSpec, configs and protocols."""
+
+from hwnas.api.archspec import FORMAT, ArchSpec, ArchSpecError
+from hwnas.api.choice import (
+    ZERO_OPS,
+    Choice,
+    ChosenInputs,
+    InputChoice,
+    Skipped,
+    UnresolvedChoiceError,
+    collect_decisions,
+    iter_choices,
+    iter_input_choices,
+)
+from hwnas.api.config import ConfigError, apply_overrides, dump_yaml, from_dict, load_yaml, parse_override, to_dict
+from hwnas.api.errors import UserError
+from hwnas.api.freeze import check_arch, freeze_module
+from hwnas.api.opspec import OpSpec
+from hwnas.api.protocols import CostFn, Details, Selector, SupernetLike, space_kwargs, space_name
+from hwnas.api.registries import ARCHS, COST_MODELS, DATASETS, OPS, SELECTORS, SPACES, SUPERNETS
+from hwnas.api.registry import Registry, RegistryError
+from hwnas.api.trace import collect_opspecs, count_macs, count_params
+
+__all__ = [
+    "ARCHS", "COST_MODELS", "DATASETS", "FORMAT", "OPS", "SELECTORS", "SPACES", "SUPERNETS", "ZERO_OPS",
+    "ArchSpec", "ArchSpecError", "Choice", "ChosenInputs", "ConfigError", "CostFn", "Details", "InputChoice",
+    "OpSpec", "Registry", "RegistryError", "Selector", "Skipped", "SupernetLike", "UnresolvedChoiceError", "UserError",
+    "apply_overrides", "check_arch", "collect_decisions", "collect_opspecs", "count_macs", "count_params", "dump_yaml", "freeze_module", "from_dict",
+    "iter_choices", "iter_input_choices", "load_yaml", "parse_override", "space_kwargs", "space_name", "to_dict",
+]

@@ -1,0 +1,151 @@
+"""ArchSpec: the one exchange format for a chosen architecture."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hwnas.api.errors import UserError
+
+FORMAT = "hwnas.archspec/1"
+
+ChoiceValue = str | tuple[int, ...]
+
+
+class ArchSpecError(UserError, ValueError):
+    """A malformed or inapplicable ArchSpec; the message names the field and the fix."""
+
+
+def _freeze_value(label: str, v: Any) -> ChoiceValue:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (list, tuple)) and all(isinstance(i, int) and not isinstance(i, bool) for i in v):
+        return tuple(sorted(int(i) for i in v))
+    raise ArchSpecError(
+        f"choice {label!r} must be a candidate name (string) or a list of input indices, got {v!r}"
+    )
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """A chosen architecture: ``{label: candidate name | sorted input indices}`` in a named space.
+
+    Args:
+        space: Registered search-space name (``darts``, ``nb201``, ``proxyless`` or a user's).
+        choices: Decision label -> candidate name (Choice) or tuple of input indices (InputChoice).
+        space_kwargs: Settings the space was built with (width, depth, classes...).
+        metrics: Measured or predicted figures; not part of the identity.
+
+    Example:
+        >>> from hwnas.api import ArchSpec
+        >>> a = ArchSpec(space="nb201", choices={"e0": "skip_connect"})
+        >>> ArchSpec.from_json(a.to_json()) == a
+        True
+    """
+
+    space: str
+    choices: Mapping[str, ChoiceValue]
+    space_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    format: str = FORMAT
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.space, str) or not self.space:
+            raise ArchSpecError(f"'space' must be a non-empty string, got {self.space!r}")
+        if not isinstance(self.choices, Mapping):
+            raise ArchSpecError(f"'choices' must be an object mapping labels to candidates, got {type(self.choices).__name__}")
+        frozen = {str(k): _freeze_value(str(k), v) for k, v in sorted(self.choices.items())}
+        object.__setattr__(self, "choices", frozen)
+        object.__setattr__(self, "space_kwargs", dict(self.space_kwargs))
+        object.__setattr__(self, "metrics", dict(self.metrics))
+
+    @property
+    def archid(self) -> str:
+        """A stable 16-hex-digit hash of the space name and the choices (not of metrics or widths)."""
+        payload = json.dumps({"space": self.space, "choices": _jsonable(self.choices)}, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def with_metrics(self, **metrics: Any) -> ArchSpec:
+        return ArchSpec(self.space, self.choices, self.space_kwargs, {**self.metrics, **metrics}, self.format)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "space": self.space,
+            "space_kwargs": _jsonable(self.space_kwargs),
+            "archid": self.archid,
+            "choices": _jsonable(self.choices),
+            "metrics": _jsonable(self.metrics),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, d: Any) -> ArchSpec:
+        if not isinstance(d, Mapping):
+            raise ArchSpecError(f"an ArchSpec must be a JSON object, got {type(d).__name__}")
+        fmt = d.get("format")
+        if fmt != FORMAT:
+            raise ArchSpecError(f"unsupported ArchSpec format {fmt!r}; expected {FORMAT!r}")
+        known = {"format", "space", "space_kwargs", "archid", "choices", "metrics"}
+        extra = set(d) - known
+        if extra:
+            raise ArchSpecError(f"unknown ArchSpec field(s) {sorted(extra)}; valid fields: {sorted(known)}")
+        for req in ("space", "choices"):
+            if req not in d:
+                raise ArchSpecError(f"ArchSpec is missing the required field {req!r}")
+        spec = cls(
+            space=d["space"],
+            choices=d["choices"],
+            space_kwargs=d.get("space_kwargs") or {},
+            metrics=d.get("metrics") or {},
+        )
+        if "archid" in d and d["archid"] != spec.archid:
+            raise ArchSpecError(
+                f"archid {d['archid']!r} does not match the choices (expected {spec.archid!r}); "
+                "the file was edited or corrupted: delete the 'archid' field to accept the choices as they are"
+            )
+        return spec
+
+    @classmethod
+    def from_json(cls, text: str) -> ArchSpec:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ArchSpecError(f"not valid JSON: {e}") from None
+        return cls.from_dict(d)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write atomically (temp file + rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.to_json() + "\n")
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ArchSpec:
+        path = Path(path)
+        if not path.is_file():
+            raise ArchSpecError(f"ArchSpec file {str(path)!r} does not exist")
+        try:
+            return cls.from_json(path.read_text())
+        except ArchSpecError as e:
+            raise ArchSpecError(f"{path}: {e}") from None
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if hasattr(x, "item") and callable(x.item):  # numpy / torch scalars
+        return x.item()
+    return x

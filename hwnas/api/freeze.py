@@ -1,0 +1,103 @@
+"""Check an ArchSpec against a space and build the plain network it names."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from torch import nn
+
+from hwnas.api.archspec import ArchSpec, ArchSpecError
+from hwnas.api.choice import Choice, ChosenInputs, InputChoice, Skipped, collect_decisions, iter_input_choices
+
+
+def _unused_labels(module: nn.Module, choices: dict[str, Any]) -> set[str]:
+    """Labels of Choices that feed only inputs an InputChoice did not keep."""
+    used: set[str] = set()
+    unused: set[str] = set()
+    for _, ic in iter_input_choices(module):
+        if ic.sources is None or ic.label not in choices:
+            continue
+        kept = set(choices[ic.label])
+        for i, src in enumerate(ic.sources):
+            (used if i in kept else unused).add(src)
+    return unused - used
+
+
+def check_arch(module: nn.Module, arch: ArchSpec) -> ArchSpec:
+    """Validate ``arch`` against the decisions in ``module`` and return its canonical form.
+
+    The canonical form drops the choices of edges that no kept input uses, so equal
+    architectures have equal ``archid``.
+
+    Raises:
+        ArchSpecError: naming the unknown label, the missing label, or the bad candidate,
+            with the valid values.
+    """
+    decisions = collect_decisions(module)
+    unknown = sorted(set(arch.choices) - set(decisions))
+    if unknown:
+        raise ArchSpecError(
+            f"ArchSpec for space {arch.space!r} has unknown label(s) {unknown[:5]}{'...' if len(unknown) > 5 else ''}; "
+            f"the space's labels are: {', '.join(sorted(decisions))}"
+        )
+    choices = dict(arch.choices)
+    for label, d in decisions.items():
+        if isinstance(d, InputChoice) and label in choices:
+            v = choices[label]
+            if isinstance(v, str) or len(v) != d.n_chosen or len(set(v)) != len(v) or not all(
+                0 <= i < d.n_candidates for i in v
+            ):
+                raise ArchSpecError(
+                    f"choice {label!r} must list {d.n_chosen} distinct input indices in [0, {d.n_candidates}), got {v!r}"
+                )
+        elif isinstance(d, InputChoice):
+            raise ArchSpecError(f"ArchSpec is missing the input choice {label!r} ({d.n_chosen} of {d.n_candidates} inputs)")
+    unused = _unused_labels(module, choices)
+    for label, d in decisions.items():
+        if isinstance(d, InputChoice):
+            continue
+        if label in unused:
+            choices.pop(label, None)
+            continue
+        if label not in choices:
+            raise ArchSpecError(f"ArchSpec is missing choice {label!r}; candidates: {', '.join(d)}")
+        v = choices[label]
+        if not isinstance(v, str) or v not in d:
+            raise ArchSpecError(f"choice {label!r} = {v!r} is not a candidate; candidates: {', '.join(d)}")
+    return ArchSpec(arch.space, choices, arch.space_kwargs, arch.metrics, arch.format)
+
+
+def freeze_module(module: nn.Module, arch: ArchSpec) -> nn.Module:
+    """Return a copy of ``module`` with each Choice replaced by its chosen candidate, built fresh.
+
+    InputChoices become :class:`ChosenInputs`; Choices whose edge was not kept become
+    :class:`Skipped` and cost nothing. The result holds no Choice and trains like any module.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> from hwnas.api import ArchSpec, Choice, freeze_module
+        >>> net = nn.Sequential(Choice(["skip_connect", "nor_conv_3x3"], label="op", c_in=4, c_out=4))
+        >>> frozen = freeze_module(net, ArchSpec(space="custom", choices={"op": "skip_connect"}))
+        >>> frozen(torch.ones(1, 4, 2, 2)).shape
+        torch.Size([1, 4, 2, 2])
+    """
+    arch = check_arch(module, arch)
+    unused = _unused_labels(module, dict(arch.choices))
+    out = copy.deepcopy(module)
+
+    def _replace(parent: nn.Module) -> None:
+        for name, child in list(parent.named_children()):
+            if isinstance(child, Choice):
+                new = Skipped() if child.label in unused else child.build(str(arch.choices[child.label]))
+                setattr(parent, name, new)
+            elif isinstance(child, InputChoice):
+                setattr(parent, name, ChosenInputs(arch.choices[child.label]))
+            else:
+                _replace(child)
+
+    if isinstance(out, (Choice, InputChoice)):
+        raise ArchSpecError("freeze_module needs a module that contains Choices, not a bare Choice")
+    _replace(out)
+    return out

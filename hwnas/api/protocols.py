@@ -1,0 +1,55 @@
+"""The small interfaces the plug-in packages implement."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from hwnas.api.archspec import ArchSpec
+
+Details = dict[str, Any]
+
+
+@runtime_checkable
+class SupernetLike(Protocol):
+    """What a supernet strategy exposes to the search loop, selection and cost models."""
+
+    space: nn.Module
+
+    def arch_parameters(self) -> list[nn.Parameter]: ...
+
+    def weight_parameters(self) -> list[nn.Parameter]: ...
+
+    def probabilities(self) -> dict[str, torch.Tensor]:
+        """Per Choice label, the (differentiable) distribution over its candidate names."""
+        ...
+
+    def input_weights(self) -> dict[str, torch.Tensor]:
+        """Per InputChoice label, a non-negative weight per input (all ones when not learned)."""
+        ...
+
+    def export(self) -> ArchSpec: ...
+
+
+class CostFn(Protocol):
+    """A hardware cost term: ``cost_fn(supernet) -> (scalar cost, details)``, differentiable in α."""
+
+    def __call__(self, supernet: SupernetLike) -> tuple[torch.Tensor, Details]: ...
+
+
+class Selector(Protocol):
+    """Turns a trained supernet into an ArchSpec (magnitude, perturbation, ...)."""
+
+    def select(self, supernet: SupernetLike, **kwargs: Any) -> ArchSpec: ...
+
+
+def space_name(space: nn.Module) -> str:
+    """The name recorded in an ArchSpec for ``space``: its ``space_name`` attribute or its class name."""
+    return str(getattr(space, "space_name", type(space).__name__))
+
+
+def space_kwargs(space: nn.Module) -> Mapping[str, Any]:
+    return dict(getattr(space, "space_kwargs", {}) or {})
