@@ -13,6 +13,7 @@ from hwnas.api.choice import (
     iter_input_choices,
 )
 from hwnas.api.config import ConfigError, apply_overrides, dump_yaml, from_dict, load_yaml, parse_override, to_dict
+from hwnas.api.derive import magnitude_arch
 from hwnas.api.errors import UserError
 from hwnas.api.freeze import check_arch, freeze_module
 from hwnas.api.opspec import OpSpec
@@ -26,5 +27,5 @@ __all__ = [
     "ArchSpec", "ArchSpecError", "Choice", "ChosenInputs", "ConfigError", "CostFn", "Details", "InputChoice",
     "OpSpec", "Registry", "RegistryError", "Selector", "Skipped", "SupernetLike", "UnresolvedChoiceError", "UserError",
     "apply_overrides", "check_arch", "collect_decisions", "collect_opspecs", "count_macs", "count_params", "dump_yaml", "freeze_module", "from_dict",
-    "iter_choices", "iter_input_choices", "load_yaml", "parse_override", "space_kwargs", "space_name", "to_dict",
+    "iter_choices", "iter_input_choices", "load_yaml", "magnitude_arch", "parse_override", "space_kwargs", "space_name", "to_dict",
 ]
