@@ -16,6 +16,15 @@ from hwnas.api import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ArchSpec", "ArchSpecError", "Choice", "ConfigError", "InputChoice", "OpSpec", "Registry", "RegistryError",
-    "__version__", "check_arch", "freeze_module",
+    "ArchSpec",
+    "ArchSpecError",
+    "Choice",
+    "ConfigError",
+    "InputChoice",
+    "OpSpec",
+    "Registry",
+    "RegistryError",
+    "__version__",
+    "check_arch",
+    "freeze_module",
 ]

@@ -26,9 +26,7 @@ def _freeze_value(label: str, v: Any) -> ChoiceValue:
         return v
     if isinstance(v, (list, tuple)) and all(isinstance(i, int) and not isinstance(i, bool) for i in v):
         return tuple(sorted(int(i) for i in v))
-    raise ArchSpecError(
-        f"choice {label!r} must be a candidate name (string) or a list of input indices, got {v!r}"
-    )
+    raise ArchSpecError(f"choice {label!r} must be a candidate name (string) or a list of input indices, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,9 @@ class ArchSpec:
         if not isinstance(self.space, str) or not self.space:
             raise ArchSpecError(f"'space' must be a non-empty string, got {self.space!r}")
         if not isinstance(self.choices, Mapping):
-            raise ArchSpecError(f"'choices' must be an object mapping labels to candidates, got {type(self.choices).__name__}")
+            raise ArchSpecError(
+                f"'choices' must be an object mapping labels to candidates, got {type(self.choices).__name__}"
+            )
         frozen = {str(k): _freeze_value(str(k), v) for k, v in sorted(self.choices.items())}
         object.__setattr__(self, "choices", frozen)
         object.__setattr__(self, "space_kwargs", dict(self.space_kwargs))
@@ -67,7 +67,9 @@ class ArchSpec:
     @property
     def archid(self) -> str:
         """A stable 16-hex-digit hash of the space name and the choices (not of metrics or widths)."""
-        payload = json.dumps({"space": self.space, "choices": _jsonable(self.choices)}, sort_keys=True, separators=(",", ":"))
+        payload = json.dumps(
+            {"space": self.space, "choices": _jsonable(self.choices)}, sort_keys=True, separators=(",", ":")
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def with_metrics(self, **metrics: Any) -> ArchSpec:

@@ -94,7 +94,10 @@ class Choice(nn.Module):
         )
 
     def extra_repr(self) -> str:
-        return f"label={self.label!r}, candidates={list(self._candidates)}, c_in={self.c_in}, c_out={self.c_out}, stride={self.stride}"
+        return (
+            f"label={self.label!r}, candidates={list(self._candidates)}, "
+            f"c_in={self.c_in}, c_out={self.c_out}, stride={self.stride}"
+        )
 
 
 class InputChoice(nn.Module):

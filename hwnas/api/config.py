@@ -50,7 +50,9 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         if isinstance(value, tp):
             return value
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{key}: expected a mapping of {', '.join(f.name for f in dataclasses.fields(tp))}, got {value!r}")
+            raise ConfigError(
+                f"{key}: expected a mapping of {', '.join(f.name for f in dataclasses.fields(tp))}, got {value!r}"
+            )
         return from_dict(tp, value, prefix=key)
     if origin in (tuple, list, Sequence) or tp in (tuple, list):
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
@@ -123,7 +125,8 @@ def from_dict(cls: type[T], data: Mapping[str, Any], *, prefix: str = "") -> T:
             raise ConfigError(f"unknown config key {key!r}.{hint} Valid keys here: {', '.join(fields)}")
         kwargs[k] = _convert(v, hints[k], key)
     missing = [
-        n for n, f in fields.items()
+        n
+        for n, f in fields.items()
         if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     ]
     if missing:

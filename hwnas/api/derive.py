@@ -64,9 +64,7 @@ def magnitude_arch(
             continue
         w = input_weights.get(label)
         w = torch.ones(d.n_candidates) if w is None else w.detach().float().cpu()
-        scores = [
-            float(w[i]) * (strength.get(d.sources[i], 1.0) if d.sources else 1.0) for i in range(d.n_candidates)
-        ]
+        scores = [float(w[i]) * (strength.get(d.sources[i], 1.0) if d.sources else 1.0) for i in range(d.n_candidates)]
         order = sorted(range(d.n_candidates), key=lambda i: (-scores[i], i))
         choices[label] = tuple(sorted(order[: d.n_chosen]))
     return check_arch(space, ArchSpec(space_name(space), choices, space_kwargs(space)))

@@ -45,14 +45,20 @@ def check_arch(module: nn.Module, arch: ArchSpec) -> ArchSpec:
     for label, d in decisions.items():
         if isinstance(d, InputChoice) and label in choices:
             v = choices[label]
-            if isinstance(v, str) or len(v) != d.n_chosen or len(set(v)) != len(v) or not all(
-                0 <= i < d.n_candidates for i in v
+            if (
+                isinstance(v, str)
+                or len(v) != d.n_chosen
+                or len(set(v)) != len(v)
+                or not all(0 <= i < d.n_candidates for i in v)
             ):
                 raise ArchSpecError(
-                    f"choice {label!r} must list {d.n_chosen} distinct input indices in [0, {d.n_candidates}), got {v!r}"
+                    f"choice {label!r} must list {d.n_chosen} distinct input indices "
+                    f"in [0, {d.n_candidates}), got {v!r}"
                 )
         elif isinstance(d, InputChoice):
-            raise ArchSpecError(f"ArchSpec is missing the input choice {label!r} ({d.n_chosen} of {d.n_candidates} inputs)")
+            raise ArchSpecError(
+                f"ArchSpec is missing the input choice {label!r} ({d.n_chosen} of {d.n_candidates} inputs)"
+            )
     unused = _unused_labels(module, choices)
     for label, d in decisions.items():
         if isinstance(d, InputChoice):

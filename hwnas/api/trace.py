@@ -14,8 +14,18 @@ from hwnas.api.opspec import OpSpec
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 _NORMS = (nn.BatchNorm2d, nn.BatchNorm1d, nn.GroupNorm, nn.LayerNorm)
 _ACTS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.GELU, nn.Hardswish, nn.Hardsigmoid, nn.Sigmoid)
-_ELTWISE = {torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.__iadd__, torch.Tensor.add_,
-            torch.mul, torch.Tensor.mul, torch.Tensor.__mul__, torch.Tensor.__imul__, torch.Tensor.mul_}
+_ELTWISE = {
+    torch.add,
+    torch.Tensor.add,
+    torch.Tensor.__add__,
+    torch.Tensor.__iadd__,
+    torch.Tensor.add_,
+    torch.mul,
+    torch.Tensor.mul,
+    torch.Tensor.__mul__,
+    torch.Tensor.__imul__,
+    torch.Tensor.mul_,
+}
 
 
 def _pair(v: Any) -> tuple[int, int]:
@@ -31,9 +41,22 @@ def _spec_for(name: str, m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> OpSp
     h_in, w_in = _hw(x)
     h_out, w_out = _hw(y)
     if isinstance(m, nn.Conv2d):
-        return OpSpec("conv", m.in_channels, m.out_channels, h_in, w_in, h_out, w_out, _pair(m.kernel_size),
-                      _pair(m.stride), _pair(m.padding) if not isinstance(m.padding, str) else (0, 0),
-                      _pair(m.dilation), m.groups, batch, name=name)
+        return OpSpec(
+            "conv",
+            m.in_channels,
+            m.out_channels,
+            h_in,
+            w_in,
+            h_out,
+            w_out,
+            _pair(m.kernel_size),
+            _pair(m.stride),
+            _pair(m.padding) if not isinstance(m.padding, str) else (0, 0),
+            _pair(m.dilation),
+            m.groups,
+            batch,
+            name=name,
+        )
     if isinstance(m, nn.Linear):
         rows = int(x.numel() // x.shape[-1] // batch) if x.dim() > 1 else 1
         return OpSpec("linear", m.in_features, m.out_features, batch=batch, name=name, extra={"rows": rows})
@@ -43,8 +66,20 @@ def _spec_for(name: str, m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> OpSp
         s = getattr(m, "stride", None)
         stride = _pair(s) if s is not None else kernel
         c = int(x.shape[1])
-        return OpSpec("pool", c, c, h_in, w_in, h_out, w_out, kernel, stride, batch=batch, name=name,
-                      extra={"op": type(m).__name__})
+        return OpSpec(
+            "pool",
+            c,
+            c,
+            h_in,
+            w_in,
+            h_out,
+            w_out,
+            kernel,
+            stride,
+            batch=batch,
+            name=name,
+            extra={"op": type(m).__name__},
+        )
     if isinstance(m, _NORMS):
         c = int(x.shape[1])
         return OpSpec("norm", c, c, h_in, w_in, h_out, w_out, batch=batch, name=name)

@@ -1,1 +1,6 @@
-"""(filled in by its issue)."""
+"""Selection methods: turn a trained supernet into an ArchSpec."""
+
+from hwnas.selection.base import SelectorBase
+from hwnas.selection.magnitude import MagnitudeSelector
+
+__all__ = ["MagnitudeSelector", "SelectorBase"]

@@ -1,0 +1,95 @@
+"""The search loss: cross-entropy combined with hardware cost terms in typed forms."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from hwnas.api.protocols import CostFn, Details
+
+CostForm = Literal["add", "mul", "mul_log"]
+
+
+@dataclass(frozen=True)
+class CostTerm:
+    """One hardware term of the loss.
+
+    Forms (C = expected cost under the current architecture distribution, T = target, both in the
+    cost function's unit, e.g. ms):
+
+    - ``add``:     CE + weight · C / T
+    - ``mul``:     CE · (C / T)^beta                      (MnasNet / ProxylessNAS)
+    - ``mul_log``: CE · (log C / log T)^beta              (FBNet-style; C and T must exceed 1)
+
+    Args:
+        cost_fn: ``cost_fn(supernet) -> (cost, details)``, differentiable in α.
+        name: Tag for the details, e.g. ``latency_ms``.
+    """
+
+    cost_fn: CostFn
+    target: float
+    form: CostForm = "mul"
+    beta: float = 0.6
+    weight: float = 0.1
+    name: str = "cost"
+
+    def __post_init__(self) -> None:
+        if self.form not in ("add", "mul", "mul_log"):
+            raise ValueError(f"unknown cost form {self.form!r}; use one of add, mul, mul_log")
+        if not self.target > 0:
+            raise ValueError(f"cost target must be positive, got {self.target}")
+        if self.form == "mul_log" and self.target <= 1:
+            raise ValueError(
+                f"mul_log needs a target above 1 (log T must be positive), got {self.target}; "
+                "express it in smaller units"
+            )
+
+
+class SearchLoss(nn.Module):
+    """Cross-entropy plus hardware cost terms; returns ``(total, details)``.
+
+    Example:
+        >>> import torch
+        >>> loss = SearchLoss()
+        >>> total, details = loss(torch.zeros(2, 3), torch.tensor([0, 1]))
+        >>> round(details["loss/ce"], 4)
+        1.0986
+    """
+
+    def __init__(self, terms: Sequence[CostTerm] = (), *, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.terms = tuple(terms)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor, supernet: Any = None) -> tuple[torch.Tensor, Details]:
+        ce = F.cross_entropy(logits, target, label_smoothing=self.label_smoothing)
+        details: Details = {"loss/ce": float(ce.detach())}
+        total = ce
+        if self.terms and supernet is None:
+            raise ValueError("SearchLoss has cost terms: pass the supernet so they can be computed")
+        add_terms = []
+        factor = torch.ones((), device=ce.device)
+        for term in self.terms:
+            cost, cost_details = term.cost_fn(supernet)
+            cost = cost.to(ce.device)
+            details[f"cost/{term.name}"] = float(cost.detach())
+            for k, v in cost_details.items():
+                details[f"cost/{term.name}/{k}"] = float(v) if isinstance(v, (int, float, torch.Tensor)) else v
+            ratio = cost / term.target
+            if term.form == "add":
+                add_terms.append(term.weight * ratio)
+            elif term.form == "mul":
+                factor = factor * ratio.clamp_min(1e-12) ** term.beta
+            else:
+                factor = factor * (torch.log(cost.clamp_min(1.0 + 1e-6)) / math.log(term.target)) ** term.beta
+        if self.terms:
+            total = ce * factor + sum(add_terms, torch.zeros((), device=ce.device))
+            details["loss/cost_factor"] = float(factor.detach())
+        details["loss/total"] = float(total.detach())
+        return total, details

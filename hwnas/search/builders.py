@@ -1,0 +1,74 @@
+"""Build the pieces of a search from its config: device, space, supernet, cost terms, selector."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+from torch import nn
+
+from hwnas.api.config import ConfigError
+from hwnas.api.registries import COST_MODELS, SELECTORS, SPACES, SUPERNETS
+from hwnas.losses import CostTerm
+from hwnas.search.config import CostConfig, SearchConfig
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device {name!r} is not a valid torch device; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} was asked for but CUDA is not available here; use --set device=cpu")
+    return dev
+
+
+def _call_checked(what: str, factory: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Call ``factory`` after checking ``kwargs`` against its signature, so a typo names the key."""
+    sig = inspect.signature(factory)
+    params = sig.parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        valid = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n != "self"]
+        for k in kwargs:
+            if k not in valid:
+                raise ConfigError(f"unknown config key '{what}.kwargs.{k}'; valid keys: {', '.join(valid)}")
+    try:
+        return factory(*args, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{what}: {e}") from None
+
+
+def build_space(cfg: SearchConfig, *, num_classes: int, in_channels: int) -> nn.Module:
+    cls = SPACES.get(cfg.space.name)
+    kwargs = dict(cfg.space.kwargs)
+    params = inspect.signature(cls).parameters
+    # The data decides these unless the recipe pins them.
+    if "num_classes" in params:
+        kwargs.setdefault("num_classes", num_classes)
+    if "in_channels" in params:
+        kwargs.setdefault("in_channels", in_channels)
+    return _call_checked("space", cls, (), kwargs)
+
+
+def build_supernet(cfg: SearchConfig, space: nn.Module) -> nn.Module:
+    return _call_checked("supernet", SUPERNETS.get(cfg.supernet.name), (space,), dict(cfg.supernet.kwargs))
+
+
+def build_cost_terms(
+    costs: tuple[CostConfig, ...], *, supernet: nn.Module, example_input: torch.Tensor
+) -> list[CostTerm]:
+    """Resolve each cost entry's target name to a differentiable cost function."""
+    terms = []
+    for c in costs:
+        factory = COST_MODELS.get(c.target.split(":", 1)[0])
+        fn = factory(c.target, metric=c.metric, supernet=supernet, example_input=example_input)
+        terms.append(CostTerm(cost_fn=fn, target=c.value, form=c.form, beta=c.beta, weight=c.weight, name=c.metric))
+    return terms
+
+
+def build_selector(cfg: SearchConfig) -> Any:
+    return _call_checked("selection", SELECTORS.get(cfg.selection.name), (), dict(cfg.selection.kwargs))

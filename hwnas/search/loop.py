@@ -1,0 +1,271 @@
+"""The bilevel loop: weight steps on the train split, architecture steps on the held-out split."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from hwnas.api.errors import UserError
+from hwnas.losses import SearchLoss
+from hwnas.search.config import TrainConfig
+
+
+class NonFiniteLossError(UserError):
+    """The loss became NaN or infinite; the run stops and its last good checkpoint stays."""
+
+
+@dataclass
+class EpochStats:
+    """Running means of one epoch's figures."""
+
+    sums: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str, value: float, n: int = 1) -> None:
+        self.sums[key] = self.sums.get(key, 0.0) + value * n
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def means(self) -> dict[str, float]:
+        return {k: self.sums[k] / max(self.counts[k], 1) for k in self.sums}
+
+
+def _logits(out: Any) -> torch.Tensor:
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
+    return float((logits.argmax(1) == y).float().mean())
+
+
+@contextlib.contextmanager
+def phase(supernet: nn.Module, name: str) -> Iterator[None]:
+    """Tell strategies that behave differently per step kind (ProxylessNAS samples differently)."""
+    setter = getattr(supernet, "set_phase", None)
+    if setter is not None:
+        setter(name)
+    try:
+        yield
+    finally:
+        if setter is not None:
+            setter("weight")
+
+
+class BilevelTrainer:
+    """Owns the optimizers and runs one epoch of alternating architecture and weight steps.
+
+    Args:
+        supernet: A supernet strategy (see :class:`hwnas.api.SupernetLike`).
+        loss: The search loss; its cost terms enter only the architecture step.
+        train: The loop settings.
+        device: Where the batches go.
+    """
+
+    def __init__(self, supernet: nn.Module, *, loss: SearchLoss, train: TrainConfig, device: torch.device) -> None:
+        self.supernet = supernet
+        self.loss = loss
+        self.cfg = train
+        self.device = device
+        self.w_params = list(supernet.weight_parameters())
+        self.a_params = list(supernet.arch_parameters())
+        w_ids = {id(p) for p in self.w_params}
+        if any(id(p) in w_ids for p in self.a_params):
+            raise RuntimeError("architecture parameters leaked into the weight parameters; the supernet is broken")
+        self.w_opt = torch.optim.SGD(
+            self.w_params,
+            lr=train.w_lr,
+            momentum=train.w_momentum,
+            nesterov=train.w_nesterov,
+            weight_decay=train.w_weight_decay,
+        )
+        self.w_sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.w_opt, T_max=train.epochs, eta_min=train.w_lr_min
+        )
+        if train.arch_optimizer == "adam":
+            self.a_opt: torch.optim.Optimizer = torch.optim.Adam(
+                self.a_params,
+                lr=train.arch_lr,
+                betas=train.arch_betas,
+                eps=train.arch_eps,
+                weight_decay=train.arch_weight_decay,
+            )
+        else:
+            self.a_opt = torch.optim.SGD(self.a_params, lr=train.arch_lr, weight_decay=train.arch_weight_decay)
+        use_scaler = train.amp and train.amp_dtype == "float16" and device.type == "cuda"
+        self.w_scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
+        self.a_scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
+        self.global_step = 0
+
+    # -- state ---------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "w_opt": self.w_opt.state_dict(),
+            "a_opt": self.a_opt.state_dict(),
+            "w_sched": self.w_sched.state_dict(),
+            "w_scaler": self.w_scaler.state_dict(),
+            "a_scaler": self.a_scaler.state_dict(),
+            "global_step": self.global_step,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.w_opt.load_state_dict(state["w_opt"])
+        self.a_opt.load_state_dict(state["a_opt"])
+        self.w_sched.load_state_dict(state["w_sched"])
+        self.w_scaler.load_state_dict(state["w_scaler"])
+        self.a_scaler.load_state_dict(state["a_scaler"])
+        self.global_step = int(state["global_step"])
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if not self.cfg.amp:
+            return contextlib.nullcontext()
+        dtype = torch.float16 if self.cfg.amp_dtype == "float16" else torch.bfloat16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def _to_device(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = batch[0], batch[1]
+        x = x.to(self.device, non_blocking=True)
+        if self.cfg.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y.to(self.device, non_blocking=True)
+
+    def _check_finite(self, loss: torch.Tensor, where: str) -> None:
+        if not torch.isfinite(loss.detach()).all():
+            raise NonFiniteLossError(
+                f"the {where} loss became {float(loss.detach())} at step {self.global_step}; lower train.w_lr/"
+                "train.arch_lr, keep train.grad_clip, or disable train.amp (the last good checkpoint is kept)"
+            )
+
+    def arch_step(self, train_batch: Any, valid_batch: Any) -> dict[str, float]:
+        """One architecture update on a held-out batch (first or second order)."""
+        xv, yv = self._to_device(valid_batch)
+        self.a_opt.zero_grad(set_to_none=True)
+        with phase(self.supernet, "arch"):
+            if self.cfg.order == "second":
+                from hwnas.search.unrolled import unrolled_arch_backward
+
+                xt, yt = self._to_device(train_batch)
+                lr = self.w_opt.param_groups[0]["lr"]
+
+                def loss_fn(out: Any, y: torch.Tensor) -> torch.Tensor:
+                    return self.loss(_logits(out), y, self.supernet)[0]
+
+                total = unrolled_arch_backward(
+                    self.supernet,
+                    loss_fn,
+                    (xt, yt),
+                    (xv, yv),
+                    lr=lr,
+                    momentum=self.cfg.w_momentum,
+                    weight_decay=self.cfg.w_weight_decay,
+                    momentum_buffers=_momentum_buffers(self.w_opt),
+                )
+                self._check_finite(torch.as_tensor(float(total)), "architecture")
+                details = {"loss/total": float(total)}
+            else:
+                with self._autocast():
+                    logits = _logits(self.supernet(xv))
+                    total, details = self.loss(logits.float(), yv, self.supernet)
+                self._check_finite(total, "architecture")
+                self.a_scaler.scale(total).backward()
+            self.a_scaler.step(self.a_opt)
+            self.a_scaler.update()
+            after = getattr(self.supernet, "after_arch_step", None)
+            if after is not None:
+                after()
+        return {f"arch/{k}": v for k, v in details.items() if isinstance(v, float)}
+
+    def weight_step(self, batch: Any) -> dict[str, float]:
+        """One weight update on a train batch (cross-entropy only: the cost does not depend on weights)."""
+        x, y = self._to_device(batch)
+        self.w_opt.zero_grad(set_to_none=True)
+        with phase(self.supernet, "weight"), self._autocast():
+            logits = _logits(self.supernet(x))
+            ce, _ = SearchLoss(label_smoothing=self.loss.label_smoothing)(logits.float(), y)
+        self._check_finite(ce, "weight")
+        self.w_scaler.scale(ce).backward()
+        if self.cfg.grad_clip and self.cfg.grad_clip > 0:
+            self.w_scaler.unscale_(self.w_opt)
+            nn.utils.clip_grad_norm_(self.w_params, self.cfg.grad_clip)
+        self.w_scaler.step(self.w_opt)
+        self.w_scaler.update()
+        self.global_step += 1
+        return {"train/loss": float(ce.detach()), "train/acc": _accuracy(logits.detach(), y)}
+
+    def arch_due(self, epoch: int, step: int) -> bool:
+        return epoch >= self.cfg.arch_start_epoch and step % self.cfg.arch_every == 0
+
+    def train_epoch(
+        self, epoch: int, train_loader: Any, valid_loader: Any, *, on_step: Any = None, progress: Any = None
+    ) -> dict[str, float]:
+        """Run one epoch; ``on_step(trainer, epoch, step)`` is called after each weight step."""
+        self.supernet.train()
+        stats = EpochStats()
+        n_steps = len(train_loader)
+        if self.cfg.max_steps_per_epoch is not None:
+            n_steps = min(n_steps, self.cfg.max_steps_per_epoch)
+        valid_iter = _cycle(valid_loader)
+        for step, batch in enumerate(train_loader):
+            if step >= n_steps:
+                break
+            if self.arch_due(epoch, step):
+                valid_batch = next(valid_iter)
+                for _ in range(self.cfg.arch_steps):
+                    for k, v in self.arch_step(batch, valid_batch).items():
+                        stats.add(k, v)
+            for k, v in self.weight_step(batch).items():
+                stats.add(k, v, n=len(batch[1]))
+            if progress is not None:
+                progress.update(1)
+                progress.set_postfix(loss=f"{stats.means()['train/loss']:.3f}", acc=f"{stats.means()['train/acc']:.3f}")
+            if on_step is not None:
+                on_step(self, epoch, step)
+        self.w_sched.step()
+        return stats.means()
+
+    @torch.no_grad()
+    def evaluate(self, loader: Any, *, max_batches: int | None = None) -> dict[str, float]:
+        """Loss and accuracy of the supernet on ``loader`` (eval mode)."""
+        self.supernet.eval()
+        stats = EpochStats()
+        for i, batch in enumerate(loader):
+            if max_batches is not None and i >= max_batches:
+                break
+            x, y = self._to_device(batch)
+            with self._autocast():
+                logits = _logits(self.supernet(x)).float()
+            loss = nn.functional.cross_entropy(logits, y)
+            stats.add("valid/loss", float(loss), n=len(y))
+            stats.add("valid/acc", _accuracy(logits, y), n=len(y))
+        self.supernet.train()
+        return stats.means()
+
+    def steps_per_epoch(self, train_loader: Any) -> int:
+        n = len(train_loader)
+        return n if self.cfg.max_steps_per_epoch is None else min(n, self.cfg.max_steps_per_epoch)
+
+
+def _cycle(loader: Any) -> Iterator[Any]:
+    # Re-iterating a loader with an epoch-seeded sampler gives the same order again; that is fine
+    # for the held-out split, which only needs to be disjoint from the train split.
+    while True:
+        empty = True
+        for b in loader:
+            empty = False
+            yield b
+        if empty:
+            raise UserError("the architecture (valid) split is empty; raise data.subset or lower data.train_portion")
+
+
+def _momentum_buffers(opt: torch.optim.Optimizer) -> dict[int, torch.Tensor]:
+    """The SGD momentum buffers by parameter id, for DARTS's virtual step."""
+    return {
+        id(p): opt.state[p]["momentum_buffer"]
+        for g in opt.param_groups
+        for p in g["params"]
+        if p in opt.state and opt.state[p].get("momentum_buffer") is not None
+    }

@@ -1,0 +1,93 @@
+"""Figures of a chosen architecture and the run's report.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from hwnas.api.archspec import ArchSpec
+from hwnas.api.config import dump_yaml
+from hwnas.api.registries import SPACES
+from hwnas.api.trace import count_macs, count_params
+
+#: Parameter-name prefixes that papers leave out of the count (DARTS's auxiliary head).
+_EXCLUDED_FROM_PARAMS = ("auxiliary", "aux_head")
+
+
+def fvcore_flops(model: nn.Module, x: torch.Tensor) -> int | None:
+    """fvcore's FLOP count (one fused multiply-add = 1), or None when fvcore cannot trace the model."""
+    try:
+        from fvcore.nn import FlopCountAnalysis
+    except ImportError:  # pragma: no cover - fvcore is a dependency
+        return None
+    try:
+        fca = FlopCountAnalysis(model.eval(), x)
+        fca.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        return int(fca.total())
+    except (RuntimeError, TypeError, ValueError, AssertionError):  # fvcore's tracer rejects some control flow
+        return None
+
+
+def network_figures(model: nn.Module, input_size: tuple[int, ...]) -> dict[str, Any]:
+    """Params (auxiliary head excluded), conv+linear MACs ("flops") and fvcore's count for one sample."""
+    model = model.eval()
+    x = torch.zeros(1, *input_size)
+    return {
+        "params": count_params(model, exclude=_EXCLUDED_FROM_PARAMS),
+        "flops": count_macs(model, x),
+        "fvcore_flops": fvcore_flops(model, x),
+        "input_size": list(input_size),
+    }
+
+
+def arch_metrics(
+    arch: ArchSpec, *, space_name: str, space_kwargs: dict[str, Any], input_size: tuple[int, ...]
+) -> dict[str, Any]:
+    """Figures of ``arch`` frozen in the space it was searched in (same widths, classes and input size)."""
+    space = SPACES.get(space_name)(**space_kwargs)
+    return network_figures(space.freeze(arch), input_size)
+
+
+def write_report(path: Path, *, cfg: Any, arch: ArchSpec, history: list[dict[str, float]]) -> None:
+    """A short human-readable summary of the run."""
+    m = arch.metrics
+    lines = [
+        f"# hwnas search report: {cfg.name}",
+        "",
+        f"- space: `{arch.space}`, supernet: `{cfg.supernet.name}`, selection: `{cfg.selection.name}`",
+        f"- archid: `{arch.archid}`",
+        f"- params: {m.get('params', 0):,} · flops (conv+linear MACs): {m.get('flops', 0):,}"
+        + (f" · fvcore flops: {m['fvcore_flops']:,}" if m.get("fvcore_flops") else ""),
+        "",
+        "## Epochs",
+        "",
+        "| epoch | train loss | train acc | valid loss | valid acc |",
+        "|---|---|---|---|---|",
+    ]
+    for h in history:
+        lines.append(
+            f"| {int(h.get('epoch', 0))} | {h.get('train/loss', float('nan')):.4f} "
+            f"| {h.get('train/acc', float('nan')):.4f}"
+            f" | {h.get('valid/loss', float('nan')):.4f} | {h.get('valid/acc', float('nan')):.4f} |"
+        )
+    lines += [
+        "",
+        "## Architecture",
+        "",
+        "```json",
+        arch.to_json(),
+        "```",
+        "",
+        "## Config",
+        "",
+        "```yaml",
+        dump_yaml(cfg).rstrip(),
+        "```",
+        "",
+    ]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines))
+    tmp.replace(path)

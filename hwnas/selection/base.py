@@ -1,0 +1,16 @@
+"""The selection interface: a trained supernet in, an ArchSpec out."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from hwnas.api.archspec import ArchSpec
+from hwnas.api.protocols import SupernetLike
+
+
+class SelectorBase(ABC):
+    """Base of selection methods. ``context`` carries what a method may need (loaders, loss, device)."""
+
+    @abstractmethod
+    def select(self, supernet: SupernetLike, **context: Any) -> ArchSpec: ...
