@@ -91,3 +91,47 @@ def write_report(path: Path, *, cfg: Any, arch: ArchSpec, history: list[dict[str
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("\n".join(lines))
     tmp.replace(path)
+
+
+def resolve_arch(text: str) -> ArchSpec:
+    """A published architecture name, an NB201 arch string, or an ``arch.json`` path -> ArchSpec."""
+    from hwnas.api.archspec import ArchSpecError
+    from hwnas.api.registries import ARCHS
+
+    if text.startswith("|"):
+        from hwnas.search_spaces.nb201 import nb201_str_to_arch
+
+        return nb201_str_to_arch(text)
+    p = Path(text)
+    if p.suffix == ".json" or p.exists() or "/" in text:
+        return ArchSpec.load(p)
+    if text in ARCHS:
+        return ARCHS.get(text)
+    raise ArchSpecError(
+        f"{text!r} is not a published architecture ({', '.join(ARCHS.names())}), "
+        "an NB201 arch string (|op~0|+|...|) or an existing arch.json file"
+    )
+
+
+def evaluation_network(arch: ArchSpec) -> tuple[nn.Module, tuple[int, ...], str]:
+    """The network a paper reports figures for: the space's ``report_kwargs`` setting, else the arch's own."""
+    cls = SPACES.get(arch.space)
+    kwargs = dict(arch.space_kwargs)
+    kwargs.update(getattr(cls, "report_kwargs", {}) or {})
+    space = cls(**kwargs)
+    input_size = tuple(getattr(space, "default_input_size", (3, 32, 32)))
+    setting = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
+    return space.freeze(arch), input_size, setting
+
+
+def hardware_figures(arch: ArchSpec, net: nn.Module, input_size: tuple[int, ...], target: str) -> dict[str, Any]:
+    """Predicted cost of ``net`` on a hardware target (see ``hwnas targets``)."""
+    from hwnas.api.registries import COST_MODELS
+
+    factory = COST_MODELS.get(target.split(":", 1)[0])
+    report = getattr(factory, "report", None)
+    if report is None:
+        from hwnas.api.errors import UserError
+
+        raise UserError(f"target kind {target.split(':', 1)[0]!r} cannot report on a fixed network")
+    return dict(report(target, arch=arch, network=net, input_size=input_size))

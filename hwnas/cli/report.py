@@ -1,0 +1,47 @@
+"""``hwnas report ARCH``: params and FLOPs of an architecture's evaluation network."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "report",
+        help="params and FLOPs of an architecture",
+        description="Print params and FLOPs (conv+linear multiply-accumulates, the NAS-Bench-201 / DARTS 'multi-adds' "
+        "convention) of an architecture's evaluation network. ARCH is a published name (e.g. darts_v2), an "
+        "NAS-Bench-201 arch string (|nor_conv_3x3~0|+|...|) or an arch.json file.",
+    )
+    p.add_argument("arch", metavar="ARCH")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--hardware", default=None, metavar="TARGET", help="also predict latency/energy on a target (hwnas targets)"
+    )
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from hwnas.search.report import evaluation_network, network_figures, resolve_arch
+
+    arch = resolve_arch(args.arch)
+    net, input_size, setting = evaluation_network(arch)
+    figures = {"arch": args.arch, "space": arch.space, "archid": arch.archid, "setting": setting}
+    figures.update(network_figures(net, input_size))
+    if args.hardware:
+        from hwnas.search.report import hardware_figures
+
+        figures["hardware"] = hardware_figures(arch, net, input_size, args.hardware)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    print(f"{args.arch if not Path(args.arch).is_file() else arch.archid}  ({arch.space}, {setting})")
+    print(f"  params : {figures['params']:,}  ({figures['params'] / 1e6:.2f} M)")
+    print(f"  flops  : {figures['flops']:,}  ({figures['flops'] / 1e6:.2f} M multiply-accumulates, conv+linear)")
+    if figures.get("fvcore_flops"):
+        print(f"  fvcore : {figures['fvcore_flops']:,}")
+    for k, v in figures.get("hardware", {}).items():
+        print(f"  {k:<7}: {v}")
+    return 0
