@@ -10,6 +10,7 @@ from hwnas.api import (
     Registry,
     RegistryError,
     check_arch,
+    freeze,
     freeze_module,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "RegistryError",
     "__version__",
     "check_arch",
+    "freeze",
     "freeze_module",
 ]

@@ -1,1 +1,1 @@
-"""(filled in by its issue)."""
+"""Shipped search recipes (YAML), one file per published setting; load them by name."""

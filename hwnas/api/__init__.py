@@ -15,7 +15,7 @@ from hwnas.api.choice import (
 from hwnas.api.config import ConfigError, apply_overrides, dump_yaml, from_dict, load_yaml, parse_override, to_dict
 from hwnas.api.derive import magnitude_arch
 from hwnas.api.errors import UserError
-from hwnas.api.freeze import check_arch, freeze_module
+from hwnas.api.freeze import check_arch, freeze, freeze_module
 from hwnas.api.opspec import OpSpec
 from hwnas.api.protocols import CostFn, Details, Selector, SupernetLike, space_kwargs, space_name
 from hwnas.api.registries import ARCHS, COST_MODELS, DATASETS, OPS, SELECTORS, SPACES, SUPERNETS
@@ -55,6 +55,7 @@ __all__ = [
     "count_macs",
     "count_params",
     "dump_yaml",
+    "freeze",
     "freeze_module",
     "from_dict",
     "iter_choices",

@@ -74,6 +74,12 @@ def check_arch(module: nn.Module, arch: ArchSpec) -> ArchSpec:
     return ArchSpec(arch.space, choices, arch.space_kwargs, arch.metrics, arch.format)
 
 
+def freeze(space: nn.Module, arch: ArchSpec) -> nn.Module:
+    """The plain network of ``arch``: the space's own ``freeze`` if it has one, else :func:`freeze_module`."""
+    own = getattr(space, "freeze", None)
+    return own(arch) if callable(own) else freeze_module(space, arch)
+
+
 def freeze_module(module: nn.Module, arch: ArchSpec) -> nn.Module:
     """Return a copy of ``module`` with each Choice replaced by its chosen candidate, built fresh.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Any
 
@@ -42,8 +43,22 @@ def _call_checked(what: str, factory: Any, args: tuple[Any, ...], kwargs: dict[s
         raise ConfigError(f"{what}: {e}") from None
 
 
+def resolve_space_class(name: str) -> Any:
+    """A registered space name, or ``package.module:ClassName`` for a user's own space."""
+    if ":" not in name:
+        return SPACES.get(name)
+    mod_name, _, attr = name.partition(":")
+    try:
+        module = importlib.import_module(mod_name)
+    except ImportError as e:
+        raise ConfigError(f"space {name!r}: cannot import module {mod_name!r} ({e}); is it on PYTHONPATH?") from None
+    if not hasattr(module, attr):
+        raise ConfigError(f"space {name!r}: module {mod_name!r} has no attribute {attr!r}")
+    return getattr(module, attr)
+
+
 def build_space(cfg: SearchConfig, *, num_classes: int, in_channels: int) -> nn.Module:
-    cls = SPACES.get(cfg.space.name)
+    cls = resolve_space_class(cfg.space.name)
     kwargs = dict(cfg.space.kwargs)
     params = inspect.signature(cls).parameters
     # The data decides these unless the recipe pins them.

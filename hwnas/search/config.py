@@ -36,6 +36,7 @@ class TrainConfig:
     w_nesterov: bool = False
     w_weight_decay: float = 3e-4
     grad_clip: float = 5.0
+    label_smoothing: float = 0.0
     # architecture step: Adam on the held-out part of the training data
     arch_optimizer: Literal["adam", "sgd"] = "adam"
     arch_lr: float = 3e-4

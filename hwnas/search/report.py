@@ -10,6 +10,7 @@ from torch import nn
 
 from hwnas.api.archspec import ArchSpec
 from hwnas.api.config import dump_yaml
+from hwnas.api.freeze import freeze
 from hwnas.api.registries import SPACES
 from hwnas.api.trace import count_macs, count_params
 
@@ -47,8 +48,10 @@ def arch_metrics(
     arch: ArchSpec, *, space_name: str, space_kwargs: dict[str, Any], input_size: tuple[int, ...]
 ) -> dict[str, Any]:
     """Figures of ``arch`` frozen in the space it was searched in (same widths, classes and input size)."""
-    space = SPACES.get(space_name)(**space_kwargs)
-    return network_figures(space.freeze(arch), input_size)
+    from hwnas.search.builders import resolve_space_class
+
+    space = resolve_space_class(space_name)(**space_kwargs)
+    return network_figures(freeze(space, arch), input_size)
 
 
 def write_report(path: Path, *, cfg: Any, arch: ArchSpec, history: list[dict[str, float]]) -> None:
@@ -121,7 +124,7 @@ def evaluation_network(arch: ArchSpec) -> tuple[nn.Module, tuple[int, ...], str]
     space = cls(**kwargs)
     input_size = tuple(getattr(space, "default_input_size", (3, 32, 32)))
     setting = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
-    return space.freeze(arch), input_size, setting
+    return freeze(space, arch), input_size, setting
 
 
 def hardware_figures(arch: ArchSpec, net: nn.Module, input_size: tuple[int, ...], target: str) -> dict[str, Any]:

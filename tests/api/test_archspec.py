@@ -31,9 +31,10 @@ def test_archid_is_stable_across_versions():
     payload = '{"choices":{"1<-0":"nor_conv_3x3"},"space":"nb201"}'
     import hashlib
 
-    assert ArchSpec(space="nb201", choices={"1<-0": "nor_conv_3x3"}).archid == hashlib.sha256(
-        payload.encode()
-    ).hexdigest()[:16]
+    assert (
+        ArchSpec(space="nb201", choices={"1<-0": "nor_conv_3x3"}).archid
+        == hashlib.sha256(payload.encode()).hexdigest()[:16]
+    )
 
 
 def test_save_load_atomic(tmp_path):

@@ -41,8 +41,9 @@ class Cell(nn.Module):
             labels = [f"cell/n{j}_e{i}" for i in range(n_states)]
             for i, lab in enumerate(labels):
                 self.edges[f"{j}_{i}"] = Choice(CANDS, label=lab, c_in=c, c_out=c)
-            self.nodes.append(InputChoice(n_candidates=n_states, n_chosen=min(2, n_states), label=f"cell/n{j}",
-                                          sources=labels))
+            self.nodes.append(
+                InputChoice(n_candidates=n_states, n_chosen=min(2, n_states), label=f"cell/n{j}", sources=labels)
+            )
             n_states += 1
 
     def forward(self, x):
@@ -71,8 +72,9 @@ def test_choice_validates_and_builds():
 
 
 def test_shared_labels_must_agree():
-    net = nn.Sequential(Choice(CANDS, label="s", c_in=2, c_out=2), Choice({"conv": CANDS["conv"]}, label="s", c_in=2,
-                                                                          c_out=2))
+    net = nn.Sequential(
+        Choice(CANDS, label="s", c_in=2, c_out=2), Choice({"conv": CANDS["conv"]}, label="s", c_in=2, c_out=2)
+    )
     with pytest.raises(ValueError, match="must have the same candidates"):
         collect_decisions(net)
 
@@ -87,8 +89,14 @@ def test_input_choice_sums_and_validates():
 
 
 def _cell_arch(**over):
-    choices = {"cell/n0": [0, 1], "cell/n0_e0": "conv", "cell/n0_e1": "pool",
-               "cell/n1": [0, 2], "cell/n1_e0": "pool", "cell/n1_e2": "conv"}
+    choices = {
+        "cell/n0": [0, 1],
+        "cell/n0_e0": "conv",
+        "cell/n0_e1": "pool",
+        "cell/n1": [0, 2],
+        "cell/n1_e0": "pool",
+        "cell/n1_e2": "conv",
+    }
     choices.update(over)
     return ArchSpec(space="cell", choices=choices)
 
