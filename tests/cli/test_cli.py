@@ -1,0 +1,102 @@
+"""The hwnas command as a user runs it: exit codes, one-line errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from hwnas.cli import main
+
+TINY = [
+    "--set",
+    "space.kwargs.C=4",
+    "--set",
+    "space.kwargs.layers=3",
+    "--set",
+    "data.subset=32",
+    "--set",
+    "data.batch_size=8",
+    "--set",
+    "train.max_steps_per_epoch=1",
+    "--set",
+    "train.epochs=1",
+    "--set",
+    "train.eval_batches=1",
+    "--quiet",
+]
+
+
+def _run(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_search_prints_archspec_and_figures(tmp_path, capsys):
+    code, out, err = _run(["search", *TINY, "--set", f"out_dir={tmp_path}"], capsys)
+    assert code == 0
+    arch = json.loads(out)
+    assert arch["format"] == "hwnas.archspec/1" and arch["space"] == "darts"
+    assert "params:" in err and "flops" in err
+    code, out, err = _run(["search", "--resume", str(tmp_path / "quickstart"), "--quiet"], capsys)
+    assert code == 0 and json.loads(out)["archid"] == arch["archid"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["search", "--set", "train.epoch=1"], "unknown config key 'train.epoch'"),
+        (["search", "--set", "train.epochs=abc"], "train.epochs: expected an integer"),
+        (["search", "--recipe", "nope"], "unknown recipe 'nope'"),
+        (["search", "--recipe", "missing/file.yaml"], "does not exist"),
+        (["search", "--set", "space.name=dartz"], "unknown search space 'dartz'"),
+        (["search", "--set", "data.name=cifar10", "--set", "data.root=/nonexistent/cifar"], "/nonexistent/cifar"),
+        (["search", "--resume", "/nonexistent/run"], "/nonexistent/run"),
+        (["report", "darts_v9"], "is not a published architecture"),
+        (["report", "|nor_conv_3x3~0|+|bogus~0|"], "bogus"),
+    ],
+)
+def test_bad_input_is_one_clear_line(argv, message, capsys, tmp_path):
+    code, out, err = _run(
+        [*argv, *(["--set", f"out_dir={tmp_path}"] if argv[0] == "search" and "--resume" not in argv else [])], capsys
+    )
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_malformed_arch_file(tmp_path, capsys):
+    bad = tmp_path / "arch.json"
+    bad.write_text('{"format": "hwnas.archspec/1", "space": "darts", "choices": {"normal/n2": "x"}}')
+    code, _, err = _run(["report", str(bad)], capsys)
+    assert code == 2 and "normal/n2" in err
+    bad.write_text("{oops")
+    code, _, err = _run(["report", str(bad)], capsys)
+    assert code == 2 and "not valid JSON" in err
+
+
+def test_report_json_nb201(capsys):
+    code, out, _ = _run(
+        [
+            "report",
+            "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+            "--json",
+        ],
+        capsys,
+    )
+    d = json.loads(out)
+    assert code == 0 and d["space"] == "nb201"
+    assert round(d["flops"] / 1e6, 2) == 220.11  # NAS-Bench-201's largest cell
+
+
+def test_console_script_report_darts_v2():
+    exe = os.path.join(os.path.dirname(sys.executable), "hwnas")
+    proc = subprocess.run([exe, "report", "darts_v2", "--json"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert round(d["params"] / 1e6, 1) == 3.3  # DARTS-V2 on CIFAR-10 at C=36, 20 cells, auxiliary head excluded
+    assert d["flops"] > 0

@@ -1,0 +1,108 @@
+"""End-to-end search runs on tiny settings: run folder, resume exactness, every recipe, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from hwnas.api import ArchSpec
+from hwnas.search import NonFiniteLossError, load_search_config, run_search
+from hwnas.search.checkpoint import load_checkpoint
+
+TINY = [
+    "space.kwargs.C=4",
+    "space.kwargs.layers=3",
+    "data.subset=48",
+    "data.batch_size=8",
+    "train.max_steps_per_epoch=2",
+    "train.eval_batches=1",
+    "train.progress=false",
+]
+
+
+def _cfg(tmp_path, *extra, recipe="quickstart"):
+    return load_search_config(recipe, [*TINY, f"out_dir={tmp_path}", *extra])
+
+
+def test_quickstart_writes_run_folder(tmp_path):
+    res = run_search(_cfg(tmp_path, "train.epochs=2"), verbose=False)
+    run = res.run_dir
+    assert run == tmp_path / "quickstart"
+    for f in ("config.yaml", "arch.json", "report.md", "checkpoints/last.pt"):
+        assert (run / f).is_file(), f
+    assert list(run.glob("events.out.tfevents.*"))
+    arch = ArchSpec.load(run / "arch.json")
+    assert arch == res.arch and arch.space == "darts"
+    assert arch.metrics["params"] > 0 and arch.metrics["flops"] > 0
+    assert len(res.history) == 2 and 0.0 <= res.history[-1]["valid/acc"] <= 1.0
+    saved = load_search_config(str(run / "config.yaml"))
+    assert saved.train.epochs == 2 and saved.space.kwargs["C"] == 4
+    # a second run with the same name does not overwrite the first
+    res2 = run_search(_cfg(tmp_path, "train.epochs=1"), verbose=False)
+    assert res2.run_dir == tmp_path / "quickstart-2"
+
+
+class _Killed(Exception):
+    pass
+
+
+def _final_state(res):
+    return {k: v.clone() for k, v in res.supernet.state_dict().items()}
+
+
+@pytest.mark.parametrize("kill_at", ["epoch_end", "mid_epoch"])
+def test_resume_is_exact(tmp_path, kill_at):
+    extra = ("train.epochs=3", "deterministic=true")
+    full = run_search(_cfg(tmp_path / "a", *extra), verbose=False)
+
+    def on_epoch_end(trainer, epoch):
+        if kill_at == "epoch_end" and epoch == 1:
+            raise _Killed
+
+    def on_step(trainer, epoch, step):
+        if kill_at == "mid_epoch" and epoch == 2 and step == 0:
+            raise _Killed
+
+    cfg = _cfg(tmp_path / "b", *extra)
+    with pytest.raises(_Killed):
+        run_search(cfg, on_epoch_end=on_epoch_end, on_step=on_step, verbose=False)
+    run_dir = tmp_path / "b" / "quickstart"
+    assert not (run_dir / "arch.json").exists()
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["epoch"] == 2
+    from hwnas.search import load_run_config
+
+    resumed = run_search(load_run_config(run_dir), resume_dir=run_dir, verbose=False)
+    a, b = _final_state(full), _final_state(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+    assert resumed.arch.archid == full.arch.archid
+    assert [h["train/loss"] for h in resumed.history] == [h["train/loss"] for h in full.history]
+
+
+def test_nan_loss_stops_and_keeps_last_checkpoint(tmp_path):
+    def poison(trainer, epoch, step):
+        if epoch == 1 and step == 0:
+            with torch.no_grad():
+                for p in trainer.w_params:
+                    p.fill_(float("nan"))
+
+    with pytest.raises(NonFiniteLossError, match="loss became nan"):
+        run_search(_cfg(tmp_path, "train.epochs=3"), on_step=poison, verbose=False)
+    state = load_checkpoint(tmp_path / "quickstart" / "checkpoints" / "last.pt")
+    assert state["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_space_kwargs_typo_is_named(tmp_path):
+    from hwnas.api import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown config key 'space.kwargs.widht'"):
+        run_search(_cfg(tmp_path, "space.kwargs.widht=3"), verbose=False)
+
+
+def test_second_order_run(tmp_path):
+    res = run_search(_cfg(tmp_path, "train.epochs=1", "train.order=second"), verbose=False)
+    assert json.loads((res.run_dir / "arch.json").read_text())["space"] == "darts"
