@@ -1,0 +1,32 @@
+"""The README's promises: two Quick start commands, CI runs the test one, the custom space example is tested."""
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text()
+
+
+def _quick_start_commands():
+    section = re.search(r"^## Quick start\s*$(.*?)(?=^## )", README, re.S | re.M).group(1)
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_two_quick_start_commands():
+    cmds = _quick_start_commands()
+    assert len(cmds) == 2
+    assert cmds[0].endswith("hwnas search") and "pytest" in cmds[1]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (REPO / ".ci" / "run").read_text()
+    assert _quick_start_commands()[1] in ci.splitlines()
+
+
+def test_custom_space_in_readme_is_the_tested_one():
+    text = (REPO / "tests" / "test_custom_space.py").read_text()
+    src = text.split("# --- exactly as in the README (15 lines) ---\n")[1].split("\n# --- end of the README example ---")[0]
+    src = src.strip()
+    assert src in README
+    assert len(src.splitlines()) <= 15
