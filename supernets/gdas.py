@@ -1,0 +1,81 @@
+"""GDAS (Dong & Yang, 2019): one Gumbel-softmax-sampled candidate per Choice and forward, straight-through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from hwnas.supernets._base import RelaxedChoice, Supernet, _Decisions
+from torch import nn
+
+from hwnas.api import Choice
+
+
+class GumbelMixedOp(RelaxedChoice):
+    """Runs only the sampled candidate ``a``: ``y = h_a · op_a(x) + Σ_{j≠a} h_j`` with ``h = onehot + s − s.detach()``.
+
+    The added ``h_j`` are exactly 0 in value; as in the authors' code they pass ``Σ ∂L/∂y`` to the
+    other gates, so α keeps a gradient even when the sampled candidate is a zero op.
+    """
+
+    def __init__(self, choice: Choice, decisions: _Decisions) -> None:
+        super().__init__(choice, decisions)
+        self.ops = nn.ModuleList(choice.build(n) for n in choice.candidate_names)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        active, hard = self.decision()
+        y = self.ops[active](x)
+        if hard is None:
+            return y
+        return hard[active] * y + (hard.sum() - hard[active])
+
+
+class GdasSupernet(Supernet):
+    """GDAS: in training, each label draws ``s = softmax((log_softmax(α) + Gumbel) / τ)`` once per forward;
+    the argmax candidate alone runs, scaled by its straight-through hard weight, so α and the weights
+    both get gradients from the same forward. Eval mode runs the argmax of α. The loop anneals ``tau``
+    (paper: 10 → 0.1 linearly over the search) with :meth:`set_tau`.
+
+    Args:
+        space: A module holding Choices; relaxed in place and owned by the supernet as ``self.space``.
+        tau: Initial Gumbel-softmax temperature (paper: 10).
+        alpha_init_std: α starts as ``alpha_init_std * randn``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> from hwnas.api import Choice
+        >>> conv = lambda k: (lambda ci, co, s: nn.Conv2d(ci, co, k, s, k // 2))
+        >>> net = GdasSupernet(nn.Sequential(Choice({"k1": conv(1), "k3": conv(3)}, label="op", c_in=3, c_out=4)))
+        >>> net(torch.zeros(2, 3, 8, 8)).shape
+        torch.Size([2, 4, 8, 8])
+    """
+
+    strategy = "gdas"
+
+    def __init__(self, space: nn.Module, *, tau: float = 10.0, alpha_init_std: float = 1e-3) -> None:
+        self.tau = float(tau)
+        super().__init__(space, alpha_init_std=alpha_init_std)
+
+    def set_tau(self, tau: float) -> None:
+        if tau <= 0:
+            raise ValueError(f"tau must be positive, got {tau}")
+        self.tau = float(tau)
+
+    def _relax_choice(self, choice: Choice) -> nn.Module:
+        return GumbelMixedOp(choice, self._decisions)
+
+    def _decide(self, label: str) -> tuple[int, Any]:
+        alpha = self.alpha_of(label)
+        if not self.training:
+            return int(torch.argmax(alpha)), None
+        logp = torch.log_softmax(alpha, dim=-1)
+        while True:  # resample the rare draw that overflows (as the GDAS code does)
+            gumbel = -torch.empty_like(logp).exponential_().log()
+            soft = torch.softmax((logp + gumbel) / self.tau, dim=-1)
+            if torch.isfinite(soft).all():
+                break
+        active = int(torch.argmax(soft))
+        hot = torch.zeros_like(soft)
+        hot[active] = 1.0
+        return active, hot + soft - soft.detach()
