@@ -1,0 +1,107 @@
+"""SearchLogger writes event files whose scalar/image/histogram/text tags read back with the expected values."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from hwnas.api import ArchSpec, Choice, InputChoice, check_arch, collect_decisions
+from hwnas.search.tb_logging import SearchLogger
+
+OPS = ("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3")
+
+
+def _conv(c_in: int, c_out: int, stride: int, **kw) -> nn.Module:
+    return nn.Conv2d(c_in, c_out, 3, stride, 1)
+
+
+def _space() -> nn.Module:
+    mods = nn.ModuleList()
+    for prefix in ("normal", "reduce"):
+        for j in range(2):
+            labels = [f"{prefix}/n{j + 2}_e{i}" for i in range(2 + j)]
+            mods.extend(Choice({n: _conv for n in OPS}, label=lb, c_in=4, c_out=4) for lb in labels)
+            mods.append(InputChoice(n_candidates=2 + j, n_chosen=2, label=f"{prefix}/n{j + 2}", sources=labels))
+    return mods
+
+
+def _arch(space: nn.Module, normal_op: str) -> ArchSpec:
+    choices = {}
+    for prefix in ("normal", "reduce"):
+        for j in range(2):
+            choices[f"{prefix}/n{j + 2}"] = (0, 1)
+            for i in range(2 + j):
+                choices[f"{prefix}/n{j + 2}_e{i}"] = normal_op if prefix == "normal" else "sep_conv_3x3"
+    return check_arch(space, ArchSpec("tiny", choices))
+
+
+def _read(log_dir: Path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(log_dir), size_guidance={"scalars": 0, "images": 0, "histograms": 0, "tensors": 0})
+    acc.Reload()
+    return acc
+
+
+def test_logger_writes_readable_events(tmp_path: Path) -> None:
+    space = _space()
+    decisions = collect_decisions(space)
+    labels = [k for k, v in decisions.items() if not isinstance(v, InputChoice)]
+    probs = {k: torch.full((4,), 0.25) for k in labels}
+    probs[labels[0]] = torch.tensor([0.0, 0.0, 0.0, 1.0])
+    names = {k: decisions[k] for k in labels}
+    with SearchLogger(tmp_path, flush_secs=1) as log:
+        written = log.scalars(
+            {"loss": torch.tensor(2.5), "ce": np.float32(2.0), "lr/w": 0.025, "form": "mul", "none": None,
+             "cost": {"latency_ms": torch.tensor([3.0])}, "per_class": torch.arange(4.0)},
+            step=7,
+        )
+        assert written == ["loss", "ce", "lr/w", "cost/latency_ms", "per_class"]
+        ent = log.choice_probabilities(probs, names, step=1)
+        counts1 = log.derived_arch(_arch(space, "skip_connect"), space, step=1)
+        counts2 = log.derived_arch(_arch(space, "sep_conv_3x3"), space, step=2)
+        log.text("notes", "hello")
+    assert ent[labels[0]] == pytest.approx(0.0, abs=1e-6) and ent[labels[1]] == pytest.approx(math.log(4))
+    # normal cell: 2 + 2 kept edges, all skip -> 4 parameter-free picks; reduce: none
+    assert counts1["arch/param_free_ops"] == 4 and counts1["arch/param_free_ops/normal"] == 4
+    assert counts1["arch/param_free_ops/reduce"] == 0 and counts1["ops/skip_connect"] == 4
+    assert "arch/changed_choices" not in counts1 and counts2["arch/changed_choices"] == 4
+    assert counts2["arch/param_free_ops"] == 0
+
+    acc = _read(tmp_path)
+    tags = acc.Tags()
+    for t in ("loss", "ce", "lr/w", "cost/latency_ms", "arch/entropy_mean", "arch/entropy_norm_mean",
+              f"entropy/{labels[0]}", "arch/param_free_ops", "arch/param_free_ops/normal", "arch/changed_choices"):
+        assert t in tags["scalars"], t
+    assert acc.Scalars("loss")[0].step == 7 and acc.Scalars("loss")[0].value == pytest.approx(2.5)
+    mean_expected = (len(labels) - 1) * math.log(4) / len(labels)
+    assert acc.Scalars("arch/entropy_mean")[0].value == pytest.approx(mean_expected, rel=1e-5)
+    assert [e.value for e in acc.Scalars("arch/param_free_ops")] == [4.0, 0.0]
+    assert set(tags["images"]) == {"arch/probabilities", "arch/derived"}
+    assert [e.step for e in acc.Images("arch/derived")] == [1, 2]
+    img = acc.Images("arch/probabilities")[0]
+    assert img.width > 100 and img.height > 100 and img.encoded_image_string[:4] == b"\x89PNG"
+    for t in [f"probs/{k}" for k in labels] + ["per_class"]:
+        assert t in tags["histograms"], t
+    h = acc.Histograms(f"probs/{labels[0]}")[0].histogram_value
+    assert h.num == 4 and h.max == pytest.approx(1.0) and h.sum == pytest.approx(1.0)
+    text_tags = set(tags["tensors"])
+    assert {"notes/text_summary", "arch/spec/text_summary"} <= text_tags
+    spec = acc.Tensors("arch/spec/text_summary")[-1].tensor_proto.string_val[0].decode()
+    assert '"space": "tiny"' in spec
+
+
+def test_purge_step_hides_events_of_an_interrupted_run(tmp_path: Path) -> None:
+    with SearchLogger(tmp_path) as log:
+        for s in range(5):
+            log.scalars({"loss": float(s)}, step=s)
+    with SearchLogger(tmp_path, purge_step=3) as log:  # resumed from a checkpoint at step 3
+        for s in range(3, 5):
+            log.scalars({"loss": 10.0 + s}, step=s)
+    values = [(e.step, e.value) for e in _read(tmp_path).Scalars("loss")]
+    assert values == [(0, 0.0), (1, 1.0), (2, 2.0), (3, 13.0), (4, 14.0)]
