@@ -1,0 +1,31 @@
+"""Argument checks shared by the built-in spaces; bad values raise :class:`hwnas.api.ConfigError`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from hwnas.api import ConfigError
+
+
+def check_int(owner: str, name: str, value: Any, *, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``, or a ConfigError naming ``owner``'s argument."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_float(owner: str, name: str, value: Any, *, low: float, high: float | None = None) -> float:
+    """``value`` as a float in ``[low, high]`` (``high=None``: no upper bound)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or value < low or (high is not None and value > high):
+        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ConfigError(f"{owner}: {name} must be a number {bound}, got {value!r}")
+    return float(value)
+
+
+def check_option(owner: str, name: str, value: Any, options: Sequence[str]) -> str:
+    """``value`` if it is one of ``options``."""
+    if value not in options:
+        raise ConfigError(f"{owner}: {name} must be one of {', '.join(map(repr, options))}; got {value!r}")
+    return str(value)
