@@ -157,3 +157,24 @@ def test_cutout_and_augmentation_apply_to_train_only(tmp_path):
     assert ((xs == 0).all(dim=1).flatten(1).sum(1) > 0).all()  # each has a zeroed square (all channels)
     assert torch.equal(data.test[0][0], data.test[0][0])
     assert fake.test_images.shape[0] == len(data.test)
+
+
+@pytest.mark.parametrize("name,tv_class", [("cifar10", "CIFAR10"), ("fashion_mnist", "FashionMNIST")])
+def test_download_only_when_asked(name, tv_class, tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    calls = []
+
+    def fake_download(root, train, download):  # stands in for torchvision's downloader (no network in tests)
+        calls.append((train, download))
+        write_fake(name, root)
+
+    monkeypatch.setattr(tvd, tv_class, fake_download)
+    with pytest.raises(DatasetNotFoundError):
+        build_eval_data(name=name, root=tmp_path)
+    assert calls == []
+    data = build_eval_data(name=name, root=tmp_path, download=True)
+    assert calls and all(d for _, d in calls) and len(data.train) > 0
+    n = len(calls)
+    build_eval_data(name=name, root=tmp_path, download=True)  # present now: no second download
+    assert len(calls) == n
