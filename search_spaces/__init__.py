@@ -2,7 +2,7 @@
 
 Importing this package registers the ops in ``OPS``, the spaces in ``SPACES`` (``darts``, ``nb201``,
 ``proxyless``) and the published architectures in ``ARCHS`` (``darts_v1``, ``darts_v2``, ``pc_darts``,
-``pc_darts_imagenet``).
+``pc_darts_imagenet``, ``pdarts``, ``proxyless_mobile``).
 
 Example:
     >>> from hwnas.api import ARCHS, SPACES

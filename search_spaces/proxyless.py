@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -26,12 +27,13 @@ from hwnas.search_spaces._checks import check_float, check_int, check_option
 from hwnas.search_spaces.ops import MB_OPS, Zero
 from torch import nn
 
-from hwnas.api import OPS, ArchSpec, ArchSpecError, Choice, check_arch, freeze_module
+from hwnas.api import ARCHS, OPS, ArchSpec, ArchSpecError, Choice, ConfigError, check_arch, freeze_module
 
 VARIANTS = ("imagenet", "cifar")
 #: (width, blocks, stride of the first block) per stage, ImageNet layout.
 STAGES: tuple[tuple[int, int, int], ...] = ((24, 4, 2), (40, 4, 2), (80, 4, 2), (96, 4, 1), (192, 4, 2), (320, 1, 1))
 _CIFAR_STRIDES = (1, 2, 2, 1, 2, 1)
+DEFAULT_WIDTHS = tuple(w for w, _, _ in STAGES)
 
 
 def make_divisible(v: float, divisor: int = 8) -> int:
@@ -53,10 +55,10 @@ class MBBlock(nn.Module):
         return x + y if self.residual else y
 
 
-def _layout(variant: str, width_mult: float) -> dict[str, Any]:
+def _layout(variant: str, width_mult: float, widths: tuple[int, ...]) -> dict[str, Any]:
     strides = [s for _, _, s in STAGES] if variant == "imagenet" else list(_CIFAR_STRIDES)
     blocks = []
-    for (width, n, _), stride in zip(STAGES, strides):
+    for width, (_, n, _), stride in zip(widths, STAGES, strides):
         c = make_divisible(width * width_mult)
         blocks += [(c, stride if k == 0 else 1, k == 0) for k in range(n)]
     return {
@@ -76,6 +78,8 @@ class ProxylessSpace(nn.Module):
         num_classes: Classifier outputs (default 1000 for imagenet, 10 for cifar).
         width_mult: Channel multiplier (channels rounded to multiples of 8).
         in_channels: Image channels. dropout: Dropout before the classifier.
+        widths: Output channels of the six stages before ``width_mult`` (the search's 24, 40, 80, 96,
+            192, 320; ProxylessNAS' published mobile network uses 32 for the first).
 
     Example:
         >>> import torch
@@ -90,7 +94,7 @@ class ProxylessSpace(nn.Module):
     default_input_size: tuple[int, int, int] = (3, 224, 224)
 
     def __init__(self, *, variant: str = "imagenet", num_classes: int | None = None, width_mult: float = 1.0,
-                 in_channels: int = 3, dropout: float = 0.0) -> None:
+                 in_channels: int = 3, dropout: float = 0.0, widths: Sequence[int] = DEFAULT_WIDTHS) -> None:
         super().__init__()
         owner = "ProxylessSpace"
         variant = check_option(owner, "variant", variant, VARIANTS)
@@ -99,11 +103,14 @@ class ProxylessSpace(nn.Module):
         width_mult = check_float(owner, "width_mult", width_mult, low=1e-3)
         in_channels = check_int(owner, "in_channels", in_channels, minimum=1)
         dropout = check_float(owner, "dropout", dropout, low=0.0, high=1.0)
+        if not isinstance(widths, Sequence) or len(widths) != len(STAGES):
+            raise ConfigError(f"{owner}: widths must list {len(STAGES)} stage widths, got {widths!r}")
+        widths = [check_int(owner, "widths[i]", w, minimum=1) for w in widths]
         self.space_kwargs = {"variant": variant, "num_classes": num_classes, "width_mult": width_mult,
-                             "in_channels": in_channels, "dropout": dropout}
+                             "in_channels": in_channels, "dropout": dropout, "widths": widths}
         side = 224 if variant == "imagenet" else 32
         self.default_input_size = (in_channels, side, side)
-        lay = _layout(variant, width_mult)
+        lay = _layout(variant, width_mult, tuple(widths))
         self.layout = lay
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, lay["stem"], 3, stride=lay["stem_stride"], padding=1, bias=False),
@@ -190,3 +197,17 @@ def build_timm_model(arch: ArchSpec, *, num_classes: int | None = None, **kwargs
     if lay["stem_stride"] != 2:
         model.conv_stem.stride = (lay["stem_stride"],) * 2
     return model
+
+
+def _proxyless_mobile() -> ArchSpec:
+    """ProxylessNAS-Mobile (Cai et al., 2019; 4.08M parameters): kernel/expansion per block, two skipped blocks."""
+    kernels = (5, 3, 3, 3, 7, 3, 5, 5, 7, 5, 5, 5, 5, 5, 5, 5, 7, 7, 7, 7, 7)
+    expansions = (3, 3, 3, 3, 3, 3, 3, 3, 6, 3, 3, 3, 6, 3, 3, 3, 6, 6, 3, 3, 6)
+    choices = {f"b{i:02d}": "zero" if i in (3, 4) else f"ir_k{k}_e{e}"
+               for i, (k, e) in enumerate(zip(kernels, expansions), start=1)}
+    kwargs = {"variant": "imagenet", "num_classes": 1000, "width_mult": 1.0, "in_channels": 3, "dropout": 0.0,
+              "widths": [32, 40, 80, 96, 192, 320]}
+    return ArchSpec("proxyless", choices, kwargs)
+
+
+ARCHS.register("proxyless_mobile", _proxyless_mobile())
