@@ -147,8 +147,9 @@ def draw_probabilities(
         for r in range(len(rows)):
             for c in range(len(cols)):
                 if not np.isnan(grid[r, c]):
+                    # in_layout=False: the layout engine need not measure hundreds of in-axes labels
                     ax.text(c, r, f"{grid[r, c]:.2f}", ha="center", va="center", fontsize=6,
-                            color="black" if grid[r, c] > 0.6 else "white")
+                            color="black" if grid[r, c] > 0.6 else "white", in_layout=False)
     start = 0
     for g in list(groups.values())[:-1]:
         start += len(g)
@@ -311,10 +312,10 @@ def _draw_cell(ax: Axes, cell: _Cell) -> None:
         ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=10, color=color,
                                      linestyle=":" if zero else "-", lw=1.2, shrinkA=10, shrinkB=10))
         ax.text((e.src + e.dst) / 2, apex, e.op, ha="center", va="center", fontsize=7,
-                color="#888888" if zero else "black",
+                color="#888888" if zero else "black", in_layout=False,
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9})
     for x, (text, kind) in zip(xs, states):
-        ax.text(x, 0.0, text, ha="center", va="center", fontsize=8, zorder=5,
+        ax.text(x, 0.0, text, ha="center", va="center", fontsize=8, zorder=5, in_layout=False,
                 bbox={"boxstyle": "round,pad=0.35", "fc": _COLORS[kind], "ec": "#555555"})
 
 
@@ -341,7 +342,7 @@ def _draw_strip(ax: Axes, labels: Sequence[str], choices: Mapping[str, Any], nam
         fc = "white" if zero or op not in names else cmap(names.index(op) % 20)
         ax.add_patch(FancyBboxPatch((i + 0.06, 0.02), 0.68, 0.96, boxstyle="round,pad=0.0,rounding_size=0.08",
                                     fc=fc, ec="#555555", hatch="///" if zero else None, lw=0.8))
-        ax.text(i + 0.4, 0.5, f"{lbl}\n{op}", rotation=90, ha="center", va="center", fontsize=6.5)
+        ax.text(i + 0.4, 0.5, f"{lbl}\n{op}", rotation=90, ha="center", va="center", fontsize=6.5, in_layout=False)
         if i + 1 < len(labels):
             ax.annotate("", xy=(i + 1.04, 0.5), xytext=(i + 0.76, 0.5),
                         arrowprops={"arrowstyle": "-|>", "color": "#555555", "lw": 0.8})

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from hwnas.api import ArchSpec
+from hwnas.api import ArchSpec, InputChoice, collect_decisions
 from hwnas.search.draw import draw_arch, draw_probabilities
 
 #: Candidate names that carry no weights; picking many of them is the DARTS collapse symptom.
@@ -32,6 +32,18 @@ DEFAULT_PARAM_FREE_OPS = frozenset(
     {"none", "zero", "skip_connect", "skip", "identity", "max_pool_3x3", "avg_pool_3x3", "max_pool_5x5",
      "avg_pool_5x5"}
 )
+
+
+def decision_names(space: nn.Module) -> dict[str, tuple[str, ...]]:
+    """Label -> column names for :meth:`SearchLogger.choice_probabilities`: a Choice's candidate
+    names, and ``in0, in1, ...`` for an InputChoice (whose weights, e.g. PC-DARTS's β, may be logged).
+
+    Works on a space or on a supernet wrapping it (relaxed Choices are still Choices).
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    for label, d in collect_decisions(space).items():
+        out[label] = tuple(f"in{i}" for i in range(d.n_candidates)) if isinstance(d, InputChoice) else tuple(d)
+    return out
 
 
 class SearchLogger:
@@ -48,8 +60,11 @@ class SearchLogger:
     Example:
         >>> import tempfile, torch
         >>> with SearchLogger(tempfile.mkdtemp()) as log:
-        ...     log.scalars({"loss/total": torch.tensor(1.5), "lr/w": 0.025}, step=0)
-        ...     log.choice_probabilities({"e0": torch.tensor([0.25, 0.75])}, {"e0": ("skip", "conv")}, step=0)
+        ...     log.scalars({"loss/total": torch.tensor(1.5), "lr/w": 0.025, "form": "mul"}, step=0)
+        ...     ent = log.choice_probabilities({"e0": torch.tensor([0.5, 0.5])}, {"e0": ("skip", "conv")}, step=0)
+        ['loss/total', 'lr/w']
+        >>> round(ent["arch/entropy_mean"], 4)  # log 2
+        0.6931
     """
 
     def __init__(
@@ -124,7 +139,7 @@ class SearchLogger:
             probs: Label -> probability vector (``supernet.probabilities()``; InputChoice weights
                 may be included with their own names).
             candidate_names: Label -> candidate names, in the order of ``probs[label]``
-                (``collect_decisions(space)`` gives them for Choices).
+                (:func:`decision_names` gives them).
             step: Usually the epoch.
             image: Draw the heatmap (the costly part; skip it on frequent calls).
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from hwnas.api import ArchSpec, Choice, InputChoice, check_arch, collect_decisions
-from hwnas.search.tb_logging import SearchLogger
+from hwnas.search.tb_logging import SearchLogger, decision_names
 
 OPS = ("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3")
 
@@ -54,7 +54,9 @@ def test_logger_writes_readable_events(tmp_path: Path) -> None:
     labels = [k for k, v in decisions.items() if not isinstance(v, InputChoice)]
     probs = {k: torch.full((4,), 0.25) for k in labels}
     probs[labels[0]] = torch.tensor([0.0, 0.0, 0.0, 1.0])
-    names = {k: decisions[k] for k in labels}
+    names = decision_names(space)
+    assert names[labels[0]] == OPS and names["normal/n3"] == ("in0", "in1", "in2")
+    probs["normal/n3"] = torch.tensor([0.5, 0.25, 0.25])  # an InputChoice's weights (PC-DARTS β)
     with SearchLogger(tmp_path, flush_secs=1) as log:
         written = log.scalars(
             {"loss": torch.tensor(2.5), "ce": np.float32(2.0), "lr/w": 0.025, "form": "mul", "none": None,
@@ -67,6 +69,7 @@ def test_logger_writes_readable_events(tmp_path: Path) -> None:
         counts2 = log.derived_arch(_arch(space, "sep_conv_3x3"), space, step=2)
         log.text("notes", "hello")
     assert ent[labels[0]] == pytest.approx(0.0, abs=1e-6) and ent[labels[1]] == pytest.approx(math.log(4))
+    assert ent["normal/n3"] == pytest.approx(1.5 * math.log(2))
     # normal cell: 2 + 2 kept edges, all skip -> 4 parameter-free picks; reduce: none
     assert counts1["arch/param_free_ops"] == 4 and counts1["arch/param_free_ops/normal"] == 4
     assert counts1["arch/param_free_ops/reduce"] == 0 and counts1["ops/skip_connect"] == 4
@@ -79,7 +82,7 @@ def test_logger_writes_readable_events(tmp_path: Path) -> None:
               f"entropy/{labels[0]}", "arch/param_free_ops", "arch/param_free_ops/normal", "arch/changed_choices"):
         assert t in tags["scalars"], t
     assert acc.Scalars("loss")[0].step == 7 and acc.Scalars("loss")[0].value == pytest.approx(2.5)
-    mean_expected = (len(labels) - 1) * math.log(4) / len(labels)
+    mean_expected = ((len(labels) - 1) * math.log(4) + 1.5 * math.log(2)) / (len(labels) + 1)
     assert acc.Scalars("arch/entropy_mean")[0].value == pytest.approx(mean_expected, rel=1e-5)
     assert [e.value for e in acc.Scalars("arch/param_free_ops")] == [4.0, 0.0]
     assert set(tags["images"]) == {"arch/probabilities", "arch/derived"}
