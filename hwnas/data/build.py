@@ -41,6 +41,11 @@ class SearchData:
     classes: tuple[str, ...]
     name: str
 
+    def describe(self) -> str:
+        """One line for logs: sizes of the splits and the image shape."""
+        return (f"{self.name}: {len(self.train)} train / {len(self.valid)} valid / {len(self.test)} test images, "
+                f"{self.in_channels}x{self.image_size}x{self.image_size}, {self.num_classes} classes")
+
     def loaders(self, *, batch_size: int, seed: int, num_workers: int = 0,
                 drop_last: bool | None = None) -> tuple[EpochDataLoader, EpochDataLoader, EpochDataLoader]:
         """(train, valid, test) loaders; train and valid shuffle on independent streams of ``seed``.

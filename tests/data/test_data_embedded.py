@@ -58,6 +58,7 @@ def test_search_data_defaults():
     assert (len(data.train), len(data.valid), len(data.test)) == (2500, 2500, 1000)
     assert (data.num_classes, data.in_channels, data.image_size) == (10, 1, 28)
     assert data.classes == FASHION_CLASSES and data.name == "embedded"
+    assert data.describe() == "embedded: 2500 train / 2500 valid / 1000 test images, 1x28x28, 10 classes"
     x, y = data.train[0]
     assert x.shape == (1, 28, 28) and x.dtype == torch.float32 and 0 <= y < 10
     # The stratified split keeps the classes balanced in both halves.
