@@ -155,8 +155,8 @@ class Supernet(nn.Module):
     strategies that run a subset of paths or of parameters per step).
 
     The search loop tells phase-dependent strategies what a forward is for with
-    :meth:`set_phase` (``"weight"`` or ``"arch"``), and calls :meth:`after_arch_step` right after
-    every architecture-optimizer step.
+    :meth:`set_phase` (``"weight"`` or ``"arch"``; ``"arch"`` until told otherwise), and calls
+    :meth:`after_arch_step` right after every architecture-optimizer step.
     """
 
     #: Registry name of the strategy.
@@ -193,7 +193,9 @@ class Supernet(nn.Module):
                 for label, names in self._choice_names.items()
             }
         )
-        self._phase = "weight"
+        # "arch" by default so that a plain training forward gives α its gradient (ProxylessNAS's
+        # active path weights get theirs too, except in lean mode); the loop sets the phase per step.
+        self._phase = "arch"
         self._decisions = _Decisions(self._decide)
         self._init_strategy(alpha_init_std)
         _replace_decisions(space, self._relax_choice, self._relax_input)

@@ -25,6 +25,7 @@ the loop must zero weight gradients before its weight step, as it does anyway.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,9 @@ class _LeanBinaryPath(torch.autograd.Function):
         with torch.enable_grad():
             y = ops[active](xd)
         ctx.ops, ctx.active, ctx.others = ops, active, others
+        # Recompute the other candidates in backward under the forward's autocast setting (AMP searches).
+        dev = x.device.type
+        ctx.amp = (dev, torch.get_autocast_dtype(dev)) if torch.is_autocast_enabled(dev) else None
         ctx.save_for_backward(xd, y, gates)
         return y.detach() * gates[active].detach()
 
@@ -75,7 +79,8 @@ class _LeanBinaryPath(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             grad_g = torch.zeros_like(gates)
             g = grad_out.float()
-            with torch.no_grad():
+            amp = torch.autocast(ctx.amp[0], dtype=ctx.amp[1]) if ctx.amp else contextlib.nullcontext()
+            with torch.no_grad(), amp:
                 grad_g[ctx.active] = (g * y.detach().float()).sum()
                 for j in ctx.others:
                     grad_g[j] = (g * ctx.ops[j](xd.detach()).float()).sum()
