@@ -105,12 +105,14 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
 
 
-def _pool(kind: str, c_in: int, c_out: int, stride: int, affine: bool) -> nn.Module:
+def pool_3x3(kind: str, c_in: int, c_out: int, stride: int, affine: bool) -> nn.Module:
+    """3x3 ``max``/``avg`` pooling (padding 1, averages exclude the padding).
+
+    Between different widths a 1x1 ReLU-conv-BN comes first (NAS-Bench-201's rule)."""
     pool = (nn.MaxPool2d(3, stride=stride, padding=1) if kind == "max"
             else nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False))
     if c_in == c_out:
         return pool
-    # NAS-Bench-201's rule for pooling between different widths: a 1x1 ReLU-conv-BN first.
     return nn.Sequential(ReLUConvBN(c_in, c_out, 1, 1, 0, affine=affine), pool)
 
 
@@ -149,8 +151,8 @@ def _register() -> None:
     reg = OPS.register
     reg("none", lambda c_in, c_out, stride, *, affine=True: Zero(c_out, stride))
     reg("zero", lambda c_in, c_out, stride, *, affine=True: Zero(c_out, stride))
-    reg("max_pool_3x3", lambda c_in, c_out, stride, *, affine=True: _pool("max", c_in, c_out, stride, affine))
-    reg("avg_pool_3x3", lambda c_in, c_out, stride, *, affine=True: _pool("avg", c_in, c_out, stride, affine))
+    reg("max_pool_3x3", lambda c_in, c_out, stride, *, affine=True: pool_3x3("max", c_in, c_out, stride, affine))
+    reg("avg_pool_3x3", lambda c_in, c_out, stride, *, affine=True: pool_3x3("avg", c_in, c_out, stride, affine))
     reg("skip_connect", _skip)
     for k in (3, 5):
         reg(f"sep_conv_{k}x{k}", lambda c_in, c_out, stride, *, affine=True, k=k: SepConv(
