@@ -92,7 +92,8 @@ class FactorizedReduce(nn.Module):
         if stride != 2:
             raise ValueError(f"FactorizedReduce reduces by 2, got stride {stride}")
         self.relu = nn.ReLU(inplace=False)
-        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        # A single output channel (PC-DARTS at tiny widths) keeps only the shifted path.
+        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False) if c_out > 1 else None
         self.conv_2 = nn.Conv2d(c_in, c_out - c_out // 2, 1, stride=2, bias=False)
         self.bn = nn.BatchNorm2d(c_out, affine=affine)
 
@@ -102,6 +103,8 @@ class FactorizedReduce(nn.Module):
         h, w = x.shape[-2:]
         if h % 2 or w % 2:  # odd sizes: pad so both paths give ceil(size / 2)
             shifted = F.pad(shifted, (0, w % 2, 0, h % 2))
+        if self.conv_1 is None:
+            return self.bn(self.conv_2(shifted))
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
 
 

@@ -50,6 +50,16 @@ def test_published_cifar10_param_counts(name):
     assert count_params(net) == PUBLISHED[name][1]
 
 
+@pytest.mark.parametrize(("num_classes", "expected"), [(10, 1_930_618), (100, 1_953_748)])
+def test_search_supernet_param_count(num_classes, expected):
+    # DARTS' search log: "param size = 1.930618MB" (CIFAR-10; 1.953748MB for CIFAR-100): every candidate
+    # of every edge at C=16, 8 cells, plus stem, preprocessing and classifier.
+    space = DartsSpace(C=16, layers=8, num_classes=num_classes)
+    candidates = sum(count_params(m.build(n)) for m in space.modules() if isinstance(m, Choice)
+                     for n in m.candidate_names)
+    assert count_params(space) + candidates == expected
+
+
 def test_pc_darts_imagenet_setting():
     arch = ARCHS.get("pc_darts_imagenet")
     net = DartsSpace(**arch.space_kwargs).freeze(arch)

@@ -68,6 +68,7 @@ def test_inverted_residual_body_layout():
 def test_factorized_reduce_odd_sizes_and_odd_widths():
     y = FactorizedReduce(3, 5)(torch.randn(1, 3, 7, 9))
     assert y.shape == (1, 5, 4, 5)
+    assert FactorizedReduce(1, 1)(torch.randn(2, 1, 6, 6)).shape == (2, 1, 3, 3)  # PC-DARTS at C/K = 1
 
 
 def test_unknown_op_is_a_clear_error():
