@@ -1,0 +1,415 @@
+"""The bit-weight dimension of a MAC: operand widths, radix-4 Booth digits, zero-digit statistics and the
+four optimisations of Wu et al., "Exploring the Performance Improvement of Tensor Processing Engines through
+Transformation in the Bit-weight Dimension of MACs" (HPCA 2025, arXiv:2503.06342).
+
+A MAC is counted in *cells* (full-adder equivalents): Booth encoders, partial-product selectors, the
+carry-save compression tree, the carry-propagate adder (CPA) and the accumulator register. One cell's energy
+and area are calibrated so that the model's 8-bit Booth multiplier costs what Horowitz (ISSCC'14, 45 nm)
+reports for an 8-bit multiply (0.2 pJ, 282 um^2) on uniformly distributed operands. The optimisations
+change the cell counts, the critical path (hence the clock) and, for the temporal loop, the cycles per MAC:
+
+- ``opt1_carry_save``: accumulate in carry-save form; the CPA leaves the K loop (one per output port).
+- ``opt2_shared_encoding``: one Booth encoder per broadcast operand, shared by every multiplier it feeds.
+- ``opt3_temporal``: a temporal bit-weight loop: one non-zero Booth digit per cycle (sparse encoding skips
+  zero digits), so cycles per MAC follow the operand statistics and the PE keeps one selector row.
+- ``opt4_column_encoder``: the sparse encoder of ``opt3`` is shared by a column of PEs instead of one per PE.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from hwnas.latency_models.tpe.tech import TechTable
+
+from hwnas.api.errors import UserError
+
+# Cell weights (full-adder equivalents). Why these numbers: a radix-4 Booth encoder is a few gates plus the
+# buffers that drive its (neg, one, two) lines into a+1 selectors (~3 cells per digit); a partial-product
+# selector bit is a 4:1 AND-OR (about half a full adder); a fast (prefix) CPA costs ~2 cells per bit of area
+# and, with its glitching carry chain, ~2.5 of switching; a sparse (zero-skipping) encoder adds a priority
+# encoder and a small digit queue (~6 cells per digit).
+_ENC = 3.0
+_SPARSE_ENC = 6.0
+_SEL = 0.5
+_CPA_AREA = 2.0
+_CPA_ENERGY = 2.5
+_SHIFT = 0.5
+# The carry vector of a carry-save accumulator is mostly zero: it switches about half as often as the sum.
+_CARRY_REG_ACTIVITY = 0.5
+
+
+@dataclass(frozen=True)
+class Precision:
+    """Operand and accumulator widths. ``kind`` is ``int`` or ``fp`` (fp: mantissa widths include the hidden bit).
+
+    Example:
+        >>> Precision.named("int8").acc_bits
+        32
+    """
+
+    name: str
+    bits_a: int
+    bits_w: int
+    acc_bits: int
+    kind: str = "int"
+    mant_bits: int = 0
+    exp_bits: int = 0
+
+    @staticmethod
+    def named(name: str, *, acc_bits: int | None = None) -> Precision:
+        """``int4``, ``int8``, ``int16`` or ``fp16`` (fp32 accumulation); ``acc_bits`` overrides the accumulator."""
+        table = {
+            "int4": Precision("int4", 4, 4, 16),
+            "int8": Precision("int8", 8, 8, 32),
+            "int16": Precision("int16", 16, 16, 48),
+            "fp16": Precision("fp16", 16, 16, 32, kind="fp", mant_bits=11, exp_bits=5),
+        }
+        key = name.lower()
+        if key not in table:
+            raise UserError(f"unknown precision {name!r}; known: {', '.join(table)}")
+        p = table[key]
+        if acc_bits is not None:
+            p = Precision(p.name, p.bits_a, p.bits_w, int(acc_bits), p.kind, p.mant_bits, p.exp_bits)
+        return p
+
+    @property
+    def mult_a(self) -> int:
+        """Width of the multiplicand (the operand that is *not* Booth-encoded) inside the multiplier."""
+        return self.mant_bits + 1 if self.kind == "fp" else self.bits_a
+
+    @property
+    def enc_bits(self) -> int:
+        """Width of the Booth-encoded operand (fp: unsigned mantissa plus a zero sign bit)."""
+        return self.mant_bits + 1 if self.kind == "fp" else self.bits_w
+
+    @property
+    def digits(self) -> int:
+        """Radix-4 Booth digits of the encoded operand."""
+        return (self.enc_bits + 1) // 2
+
+    @property
+    def acc_datapath_bits(self) -> int:
+        """Width of the accumulating adder (fp32 accumulation: 24-bit mantissa plus guard bits)."""
+        return 28 if self.kind == "fp" else self.acc_bits
+
+
+# ---------------------------------------------------------------- digit statistics
+
+
+def booth_digits(value: int, bits: int) -> list[int]:
+    """Radix-4 Booth digits (least significant first) of a ``bits``-bit two's-complement integer.
+
+    Example:
+        >>> booth_digits(7, 8)   # 7 = 8 - 1 -> digits (-1, 2, 0, 0)
+        [-1, 2, 0, 0]
+    """
+    if bits % 2:
+        bits += 1
+    v = value & ((1 << bits) - 1)
+    out, prev = [], 0
+    for i in range(bits // 2):
+        b0 = (v >> (2 * i)) & 1
+        b1 = (v >> (2 * i + 1)) & 1
+        out.append(-2 * b1 + b0 + prev)
+        prev = b1
+    return out
+
+
+@lru_cache(maxsize=32)
+def _nnz_table(bits: int, encoding: str) -> tuple[int, ...]:
+    # Number of non-zero digits of every value in [-2^(bits-1), 2^(bits-1)), indexed by value + 2^(bits-1).
+    lo = -(1 << (bits - 1))
+    if encoding == "booth4":
+        return tuple(sum(1 for d in booth_digits(v, bits) if d) for v in range(lo, -lo))
+    if encoding == "binary":
+        return tuple(bin(v & ((1 << bits) - 1)).count("1") for v in range(lo, -lo))
+    raise UserError(f"unknown digit encoding {encoding!r}; use 'booth4' or 'binary'")
+
+
+@dataclass(frozen=True)
+class DigitStats:
+    """Distribution of the number of non-zero digits per encoded operand (``pmf[j] = P(nnz == j)``).
+
+    Build it from a named distribution, a histogram of integer values, or a tensor of real values.
+
+    Example:
+        >>> s = DigitStats.from_distribution("uniform", bits=8)
+        >>> s.expected_nonzero   # radix-4 Booth: each digit is non-zero with probability 3/4
+        3.0
+    """
+
+    pmf: tuple[float, ...]
+    bits: int
+    encoding: str = "booth4"
+    source: str = "uniform"
+
+    @property
+    def n_digits(self) -> int:
+        return len(self.pmf) - 1
+
+    @property
+    def expected_nonzero(self) -> float:
+        return sum(j * p for j, p in enumerate(self.pmf))
+
+    @property
+    def nonzero_fraction(self) -> float:
+        """Expected share of non-zero digits (1.0 for dense operands)."""
+        return self.expected_nonzero / max(self.n_digits, 1)
+
+    def expected_max(self, group: int) -> float:
+        """Expected cycles of one step of a temporal digit loop whose ``group`` operands run in lock step.
+
+        The step takes the largest digit count in the group and at least one cycle.
+        """
+        g = max(int(group), 1)
+        cdf, acc = [], 0.0
+        for p in self.pmf:
+            acc += p
+            cdf.append(min(acc, 1.0))
+        # E[max(1, M)] = 1 + sum_{j>=2} P(M >= j) = 1 + sum_{j>=1} (1 - F(j)^g) for j = 1..D-1
+        return 1.0 + sum(1.0 - cdf[j] ** g for j in range(1, len(cdf) - 1))
+
+    @staticmethod
+    def from_histogram(counts: Sequence[float] | dict[int, float], *, bits: int, encoding: str = "booth4",
+                       source: str = "histogram") -> DigitStats:
+        """From counts of integer values: ``{value: count}`` or a sequence indexed by ``value + 2^(bits-1)``."""
+        table = _nnz_table(bits, encoding)
+        lo = -(1 << (bits - 1))
+        n_dig = (bits + 1) // 2 if encoding == "booth4" else bits
+        pmf = [0.0] * (n_dig + 1)
+        items: Iterable[tuple[int, float]]
+        items = counts.items() if isinstance(counts, dict) else ((i + lo, c) for i, c in enumerate(counts))
+        total = 0.0
+        for v, c in items:
+            if c < 0:
+                raise UserError("histogram counts must be non-negative")
+            v = min(max(int(v), lo), -lo - 1)
+            pmf[table[v - lo]] += float(c)
+            total += float(c)
+        if total <= 0:
+            raise UserError("empty histogram: no operand values to take digit statistics from")
+        return DigitStats(tuple(p / total for p in pmf), bits, encoding, source)
+
+    @staticmethod
+    def from_tensor(values: Any, *, bits: int, encoding: str = "booth4", scale: float | None = None) -> DigitStats:
+        """From real values (a tensor, array or list), quantised symmetrically to ``bits`` bits (max-abs scale)."""
+        import torch
+
+        t = torch.as_tensor(values).detach().float().flatten()
+        if t.numel() == 0:
+            raise UserError("empty tensor: no operand values to take digit statistics from")
+        qmax = (1 << (bits - 1)) - 1
+        s = float(scale) if scale is not None else float(t.abs().max()) / qmax
+        if s == 0:
+            q = torch.zeros_like(t, dtype=torch.long)
+        else:
+            q = torch.clamp(torch.round(t / s), -qmax - 1, qmax).long()
+        hist = torch.bincount(q + qmax + 1, minlength=2 * (qmax + 1)).tolist()
+        return DigitStats.from_histogram(hist, bits=bits, encoding=encoding, source="tensor")
+
+    @staticmethod
+    def from_distribution(name: str, *, bits: int, encoding: str = "booth4", std_frac: float = 0.25,
+                          zero_frac: float = 0.0) -> DigitStats:
+        """``uniform``, ``normal`` or ``laplace`` integers of ``bits`` bits (std = ``std_frac`` x max value),
+        with an optional extra share ``zero_frac`` of exact zeros (pruned weights, ReLU activations)."""
+        qmax = (1 << (bits - 1)) - 1
+        lo = -qmax - 1
+        sigma = max(std_frac * qmax, 1e-6)
+        key = name.lower()
+        if key == "uniform":
+            w = [1.0] * (2 * (qmax + 1))
+        elif key in ("normal", "gaussian"):
+            w = [math.exp(-0.5 * (v / sigma) ** 2) for v in range(lo, qmax + 1)]
+        elif key == "laplace":
+            b = sigma / math.sqrt(2.0)
+            w = [math.exp(-abs(v) / b) for v in range(lo, qmax + 1)]
+        else:
+            raise UserError(f"unknown operand distribution {name!r}; known: uniform, normal, laplace")
+        total = sum(w)
+        w = [x * (1.0 - zero_frac) / total for x in w]
+        w[-lo] += zero_frac
+        return DigitStats.from_histogram(w, bits=bits, encoding=encoding, source=key)
+
+
+# ---------------------------------------------------------------- MAC microarchitecture
+
+
+@dataclass(frozen=True)
+class BitWeightConfig:
+    """How the MACs are built in the bit-weight dimension.
+
+    ``stats`` are the digit statistics of the encoded operand (default: uniform values of its width).
+
+    Example:
+        >>> cfg = BitWeightConfig(precision=Precision.named("int8"), opt1_carry_save=True)
+        >>> cfg.precision.digits
+        4
+    """
+
+    precision: Precision = field(default_factory=lambda: Precision.named("int8"))
+    encoding: str = "booth4"
+    stats: DigitStats | None = None
+    zero_skipping: bool = True
+    opt1_carry_save: bool = False
+    opt2_shared_encoding: bool = False
+    opt3_temporal: bool = False
+    opt4_column_encoder: bool = False
+
+    def digit_stats(self) -> DigitStats:
+        if self.stats is not None:
+            return self.stats
+        return DigitStats.from_distribution("uniform", bits=self.precision.enc_bits, encoding=self.encoding)
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        names = ("opt1_carry_save", "opt2_shared_encoding", "opt3_temporal", "opt4_column_encoder")
+        return tuple(n for n in names if getattr(self, n))
+
+
+@dataclass(frozen=True)
+class MacCost:
+    """Per-PE cost of one MAC design inside an engine (energies in pJ, areas in um^2)."""
+
+    energy_per_mac_pj: float  # datapath energy of one useful MAC (its share of encoders and final CPAs included)
+    pe_area_um2: float  # one PE's datapath + accumulator registers (encoders counted separately)
+    encoder_area_um2: float  # one encoder (Booth or sparse)
+    n_encoders: float  # encoders in the whole engine
+    edge_cpa_area_um2: float  # one output-port CPA (opt1), times n_edge_cpa
+    n_edge_cpa: int
+    cycles_per_step: float  # cycles per MAC step (1.0 unless opt3)
+    freq_scale: float  # clock relative to the baseline parallel MAC at the same precision
+    acc_reg_bits: float  # accumulator register bits switched per MAC (sum + sparse carry with opt1)
+
+
+def _tree_levels(rows: int) -> int:
+    # 3:2 carry-save levels to reduce ``rows`` operands to two (Dadda heights 2, 3, 4, 6, 9, 13, ...).
+    h, lv = 2, 0
+    while h < rows:
+        h = (3 * h) // 2
+        lv += 1
+    return lv
+
+
+def _cells(p: Precision, cfg: BitWeightConfig, nz: float) -> dict[str, float]:
+    """Cell counts (area) and switching cells (energy) of one PE's MAC datapath."""
+    a, d, acc = p.mult_a, p.digits, p.acc_datapath_bits
+    width = a + p.enc_bits + 2
+    gate = nz if cfg.zero_skipping else 1.0  # zero digits select a zero partial product: no switching
+    if cfg.opt3_temporal:
+        sel = _SEL * (a + 1)
+        shift = _SHIFT * (a + 1) * max(math.ceil(math.log2(max(d, 2))), 1)
+        if cfg.opt1_carry_save:
+            add_area = add_energy = float(acc)  # one 3:2 row into the carry-save accumulator
+        else:
+            add_area, add_energy = _CPA_AREA * acc, _CPA_ENERGY * acc
+        # Energy per MAC: only non-zero digits take a cycle of selector + shifter + adder work.
+        return {"area": sel + shift + add_area, "energy": (sel + shift + add_energy) * max(nz * d, 1e-9)}
+    sel = _SEL * d * (a + 1)
+    tree = max(d - 2, 0) * width
+    if cfg.opt1_carry_save:
+        acc_rows = 2.0 * acc  # 4:2 merge of the product into the sum/carry accumulator pair
+        return {"area": sel + tree + acc_rows, "energy": (sel + tree) * gate + acc_rows}
+    acc_row = float(acc)
+    return {"area": sel + tree + acc_row + _CPA_AREA * acc,
+            "energy": (sel + tree) * gate + acc_row + _CPA_ENERGY * acc}
+
+
+def _critical_path(p: Precision, cfg: BitWeightConfig) -> float:
+    # In full-adder delays; the register overhead (setup + clk-to-q) is ~3 FA delays.
+    d, acc = p.digits, p.acc_datapath_bits
+    cpa = 0.5 * math.ceil(math.log2(acc)) + 1.0
+    if cfg.opt3_temporal:
+        shift = math.ceil(math.log2(max(d, 2))) * 0.5
+        return 2.0 + 1.0 + shift + (1.0 if cfg.opt1_carry_save else cpa) + 3.0
+    if cfg.opt1_carry_save:
+        return 1.0 + 1.0 + _tree_levels(d + 2) + 3.0
+    return 1.0 + 1.0 + _tree_levels(d + 1) + cpa + 3.0
+
+
+def _calibration(tech: TechTable) -> tuple[float, float]:
+    """Energy (pJ) and area (um^2) of one cell: the model's int8 Booth multiplier matches Horowitz's 8-bit multiply."""
+    d, a = 4, 8
+    width = a + 8 + 2
+    sel, tree, enc = _SEL * d * (a + 1), (d - 2) * width, _ENC * d
+    nz = 0.75  # uniform operands: a radix-4 Booth digit is zero with probability 1/4
+    e_cells = enc + (sel + tree) * nz + _CPA_ENERGY * 16
+    a_cells = enc + sel + tree + _CPA_AREA * 16
+    return tech.op("int_mult_pj", 8) / e_cells, tech.op("int_mult_um2", 8) / a_cells
+
+
+def _fp_overhead(tech: TechTable, p: Precision, e_cell: float, a_cell: float) -> tuple[float, float]:
+    # Exponent logic, alignment and normalisation: whatever Horowitz's fp16 multiply + fp32 add cost beyond
+    # the integer mantissa datapath the model already counts.
+    base = BitWeightConfig(precision=p, zero_skipping=False)
+    c = _cells(p, base, 1.0)
+    e_total = tech.op("fp_mult_pj", 16) + tech.op("fp_add_pj", 32)
+    a_total = tech.op("fp_mult_um2", 16) + tech.op("fp_add_um2", 32)
+    e_int = (c["energy"] + _ENC * p.digits) * e_cell
+    a_int = (c["area"] + _ENC * p.digits) * a_cell
+    return max(e_total - e_int, 0.0), max(a_total - a_int, 0.0)
+
+
+def mac_cost(cfg: BitWeightConfig, tech: TechTable, *, n_pe: int, share: int, sync_group: int, columns: int,
+             out_ports: int, macs_per_output: float = 64.0) -> MacCost:
+    """Cost of ``n_pe`` MACs of design ``cfg`` inside an engine.
+
+    ``share``: multipliers one broadcast (encoded) operand feeds (opt2 shares its Booth encoder).
+    ``sync_group``: distinct encoded operands that advance in lock step (the temporal loop waits for the
+    slowest). ``columns``: PE columns (opt4 keeps one sparse encoder per column). ``out_ports``: outputs
+    leaving the engine per cycle (opt1 puts one CPA at each). ``macs_per_output`` amortises that CPA's energy.
+    """
+    p = cfg.precision
+    stats = cfg.digit_stats()
+    nz = stats.nonzero_fraction if cfg.zero_skipping else 1.0
+    e_cell, a_cell = _calibration(tech)
+    cells = _cells(p, cfg, nz)
+    acc_bits = p.acc_datapath_bits
+    acc_switch_bits = acc_bits * (1.0 + _CARRY_REG_ACTIVITY) if cfg.opt1_carry_save else float(acc_bits)
+    acc_area_bits = acc_bits * (2 if cfg.opt1_carry_save else 1)
+    d = p.digits
+    # Encoders: Booth per digit (parallel) or one sparse encoder (temporal) per encoded operand stream.
+    if cfg.opt3_temporal:
+        enc_cells = _SPARSE_ENC * d
+        n_enc = float(columns if cfg.opt4_column_encoder else n_pe)
+        cycles = stats.expected_max(sync_group) if cfg.zero_skipping else float(d)
+    else:
+        enc_cells = _ENC * d
+        n_enc = n_pe / max(share, 1) if cfg.opt2_shared_encoding else float(n_pe)
+        cycles = 1.0
+    enc_energy_per_mac = enc_cells * e_cell * (n_enc / n_pe)
+    energy = cells["energy"] * e_cell + enc_energy_per_mac
+    edge_cpa = 0
+    edge_cpa_area = 0.0
+    if cfg.opt1_carry_save:
+        edge_cpa = out_ports
+        edge_cpa_area = _CPA_AREA * p.acc_datapath_bits * a_cell
+        energy += _CPA_ENERGY * p.acc_datapath_bits * e_cell / max(macs_per_output, 1.0)
+    pe_area = cells["area"] * a_cell + acc_area_bits * tech.reg_um2_per_bit
+    if p.kind == "fp":
+        e_fp, a_fp = _fp_overhead(tech, p, e_cell, a_cell)
+        energy += e_fp
+        pe_area += a_fp
+    base_cfg = BitWeightConfig(precision=p, encoding=cfg.encoding)
+    freq_scale = _critical_path(p, base_cfg) / _critical_path(p, cfg)
+    return MacCost(energy_per_mac_pj=energy, pe_area_um2=pe_area, encoder_area_um2=enc_cells * a_cell,
+                   n_encoders=n_enc, edge_cpa_area_um2=edge_cpa_area, n_edge_cpa=edge_cpa, cycles_per_step=cycles,
+                   freq_scale=freq_scale, acc_reg_bits=acc_switch_bits)
+
+
+def multiplier_cost(bits: int, tech: TechTable | None = None) -> tuple[float, float]:
+    """Energy (pJ) and area (um^2) the cell model gives a plain ``bits`` x ``bits`` Booth multiplier.
+
+    Used to check the calibration against Horowitz's table (8 bit exact by construction, 32 bit within ~20%).
+    """
+    tech = tech or TechTable.default()
+    e_cell, a_cell = _calibration(tech)
+    d = (bits + 1) // 2
+    width = 2 * bits + 2
+    sel, tree, enc = _SEL * d * (bits + 1), max(d - 2, 0) * width, _ENC * d
+    e = (enc + (sel + tree) * 0.75 + _CPA_ENERGY * 2 * bits) * e_cell
+    a = (enc + sel + tree + _CPA_AREA * 2 * bits) * a_cell
+    return e, a

@@ -1,0 +1,139 @@
+"""Reading SCALE-Sim topology CSV files (conv and GEMM forms) into GEMMs.
+
+Conv rows: ``name, ifmap h, ifmap w, filter h, filter w, channels, num filters, stride[, N:M sparsity],``.
+GEMM rows: ``name, M, N, K,``. The first line is a header. As in SCALE-Sim, a conv row whose name contains
+``DP`` is depthwise: SCALE-Sim runs it as ``channels`` separate one-channel layers named
+``<name>Channel_<i>``, each with ``num filters`` filters; ``expand_dp=True`` (the SCALE-Sim-compatible
+view) yields those layers one by one, otherwise one GEMM repeated ``channels`` times.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwnas.latency_models.tpe.lowering import Gemm, conv_gemm
+
+from hwnas.api.errors import UserError
+
+
+class TopologyError(UserError):
+    """A topology file that cannot be read; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class TopologyLayer:
+    """One layer of a topology file: its GEMM and, for conv rows, the row's conv geometry."""
+
+    name: str
+    gemm: Gemm
+    conv: tuple[int, int, int, int, int, int, int] | None = None  # h, w, kh, kw, c, f, stride
+    depthwise: bool = False
+
+
+def _fields(line: str) -> list[str]:
+    out = [x.strip() for x in line.split(",")]
+    while out and out[-1] == "":
+        out.pop()
+    return out
+
+
+def detect_input_type(path: str | Path) -> str:
+    """``gemm`` when the header names M, N, K (or rows have four fields), else ``conv``."""
+    lines = [ln for ln in Path(path).read_text().splitlines() if ln.strip()]
+    if not lines:
+        raise TopologyError(f"{path}: empty topology file")
+    head = [h.lower() for h in _fields(lines[0])]
+    if len(head) >= 4 and head[1:4] == ["m", "n", "k"]:
+        return "gemm"
+    widths = {len(_fields(ln)) for ln in lines[1:]}
+    return "gemm" if widths and max(widths) <= 5 and min(widths) == 4 else "conv"
+
+
+def read_topology(path: str | Path, *, input_type: str = "auto", scalesim: bool = False,
+                  expand_dp: bool | None = None, bits: int = 8) -> list[TopologyLayer]:
+    """Parse a SCALE-Sim topology file.
+
+    ``scalesim=True`` uses SCALE-Sim's output size ``ceil((H - R + S) / S)`` (PyTorch's otherwise, no
+    padding) and, unless ``expand_dp`` says otherwise, expands DP rows per channel as SCALE-Sim does.
+
+    Example:
+        >>> import tempfile, os
+        >>> f = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False)
+        >>> _ = f.write("Layer, IFMAP H, IFMAP W, Filt H, Filt W, Ch, Num Filt, Stride,\\nc1, 8, 8, 3, 3, 4, 16, 2,\\n")
+        >>> f.close()
+        >>> [(l.gemm.m, l.gemm.n, l.gemm.k) for l in read_topology(f.name, scalesim=True)]
+        [(16, 16, 36)]
+        >>> os.unlink(f.name)
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise TopologyError(f"topology file not found: {p}")
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise TopologyError(f"{p}: cannot read ({e.__class__.__name__}: {e})") from e
+    kind = detect_input_type(p) if input_type == "auto" else input_type
+    if kind not in ("conv", "gemm"):
+        raise TopologyError(f"unknown topology input type {input_type!r}; use conv, gemm or auto")
+    expand = scalesim if expand_dp is None else expand_dp
+    out: list[TopologyLayer] = []
+    rows = list(csv.reader(text.splitlines()))
+    for lineno, raw in enumerate(rows[1:], start=2):
+        f = [x.strip() for x in raw]
+        while f and f[-1] == "":
+            f.pop()
+        if not f:
+            continue
+        where = f"{p}:{lineno}"
+        name = f[0]
+        if kind == "gemm":
+            if len(f) < 4:
+                raise TopologyError(f"{where}: a GEMM row needs name, M, N, K; got {len(f)} fields")
+            m, n, k = (_int(x, where) for x in f[1:4])
+            if min(m, n, k) < 1:
+                raise TopologyError(f"{where}: M, N, K must be positive, got {m}, {n}, {k}")
+            out.append(TopologyLayer(name, Gemm(m=m, n=n, k=k, name=name, ifmap_elems=m * k, bits_a=bits,
+                                                bits_w=bits)))
+            continue
+        if len(f) < 8:
+            raise TopologyError(f"{where}: a conv row needs name, ifmap h, ifmap w, filter h, filter w, channels, "
+                                f"num filters, stride; got {len(f)} fields")
+        h, w, kh, kw, c, nf, s = (_int(x, where) for x in f[1:8])
+        if min(h, w, kh, kw, c, nf, s) < 1:
+            raise TopologyError(f"{where}: sizes and stride must be positive")
+        if kh > h or kw > w:
+            raise TopologyError(f"{where}: filter {kh}x{kw} is larger than the ifmap {h}x{w}")
+        geo = (h, w, kh, kw, c, nf, s)
+        if "DP" in name:
+            if expand:
+                for ch in range(c):
+                    nm = f"{name}Channel_{ch}"
+                    g = conv_gemm(h=h, w=w, kh=kh, kw=kw, c_in=1, c_out=nf, stride=(s, s), scalesim=scalesim,
+                                  name=nm, bits_a=bits, bits_w=bits)
+                    out.append(TopologyLayer(nm, g, geo, True))
+            else:
+                g = conv_gemm(h=h, w=w, kh=kh, kw=kw, c_in=c, c_out=nf * c, stride=(s, s), groups=c,
+                              scalesim=scalesim, name=name, bits_a=bits, bits_w=bits)
+                out.append(TopologyLayer(name, g, geo, True))
+        else:
+            g = conv_gemm(h=h, w=w, kh=kh, kw=kw, c_in=c, c_out=nf, stride=(s, s), scalesim=scalesim, name=name,
+                          bits_a=bits, bits_w=bits)
+            out.append(TopologyLayer(name, g, geo))
+    if not out:
+        raise TopologyError(f"{p}: no layers (the first line is the header; rows follow it)")
+    return out
+
+
+def _int(x: str, where: str) -> int:
+    try:
+        return int(x)
+    except ValueError:
+        try:
+            v = float(x)
+        except ValueError:
+            raise TopologyError(f"{where}: {x!r} is not a number") from None
+        if v != int(v):
+            raise TopologyError(f"{where}: {x!r} is not an integer") from None
+        return int(v)
