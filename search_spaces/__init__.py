@@ -20,6 +20,7 @@ from hwnas.search_spaces.darts_genotypes import (
     arch_from_genotype,
     canonical_genotype,
     genotype_from_arch,
+    genotype_from_str,
 )
 from hwnas.search_spaces.darts_network import DartsNetwork
 from hwnas.search_spaces.darts_space import DartsSpace
@@ -35,5 +36,5 @@ SPACES.register("proxyless", ProxylessSpace)
 __all__ = [
     "DARTS_V1", "DARTS_V2", "GENOTYPES", "PC_DARTS", "DartsNetwork", "DartsSpace", "Genotype", "NB201Space",
     "ProxylessSpace", "arch_from_genotype", "arch_to_nb201_str", "build_timm_model", "canonical_genotype",
-    "genotype_from_arch", "nb201_str_to_arch", "ops", "to_timm_arch_def",
+    "genotype_from_arch", "genotype_from_str", "nb201_str_to_arch", "ops", "to_timm_arch_def",
 ]

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
@@ -140,6 +141,43 @@ def arch_from_genotype(g: Genotype, **space_kwargs: Any) -> ArchSpec:
     if len(list(g.reduce_concat)) != kwargs["multiplier"]:
         raise ArchSpecError("normal_concat and reduce_concat must have the same length")
     return ArchSpec("darts", choices, kwargs)
+
+
+def genotype_from_str(text: str) -> Genotype:
+    """Parse a genotype as the papers' code prints it, e.g. ``Genotype(normal=[('sep_conv_3x3', 0), ...],
+    normal_concat=range(2, 6), reduce=[...], reduce_concat=[2, 3, 4, 5])``, without evaluating code.
+
+    Raises:
+        ArchSpecError: if the text is not such a call with literal lists (or ``range(a, b)`` concats).
+    """
+    hint = "expected Genotype(normal=[(op, input), ...], normal_concat=..., reduce=[...], reduce_concat=...)"
+    try:
+        call = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError as e:
+        raise ArchSpecError(f"not a genotype ({e.msg}); {hint}") from None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Genotype"):
+        raise ArchSpecError(f"not a genotype: {hint}")
+    if call.args or {k.arg for k in call.keywords} != set(Genotype._fields):
+        raise ArchSpecError(f"a genotype needs exactly the keywords {', '.join(Genotype._fields)}; {hint}")
+    fields: dict[str, Any] = {}
+    for kw in call.keywords:
+        node = kw.value
+        try:
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
+                fields[str(kw.arg)] = list(range(*(ast.literal_eval(a) for a in node.args)))
+            else:
+                fields[str(kw.arg)] = ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError):
+            raise ArchSpecError(f"genotype field {kw.arg!r} must be a literal list or range(a, b); {hint}") from None
+    for cell in ("normal", "reduce"):
+        edges = fields[cell]
+        if not isinstance(edges, (list, tuple)) or not all(
+            isinstance(e, (list, tuple)) and len(e) == 2 and isinstance(e[0], str) and isinstance(e[1], int)
+            for e in edges
+        ):
+            raise ArchSpecError(f"genotype field {cell!r} must list (op name, input index) pairs; {hint}")
+        fields[cell] = [(str(op), int(j)) for op, j in edges]
+    return Genotype(**fields)
 
 
 # Published genotypes (DARTS: Liu et al. 2019, quark0/darts cnn/genotypes.py; PC-DARTS: Xu et al. 2020,

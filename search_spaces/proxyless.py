@@ -98,8 +98,9 @@ class ProxylessSpace(nn.Module):
         super().__init__()
         owner = "ProxylessSpace"
         variant = check_option(owner, "variant", variant, VARIANTS)
-        num_classes = check_int(owner, "num_classes", 1000 if variant == "imagenet" and num_classes is None
-                                else 10 if num_classes is None else num_classes, minimum=1)
+        if num_classes is None:
+            num_classes = 1000 if variant == "imagenet" else 10
+        num_classes = check_int(owner, "num_classes", num_classes, minimum=1)
         width_mult = check_float(owner, "width_mult", width_mult, low=1e-3)
         in_channels = check_int(owner, "in_channels", in_channels, minimum=1)
         dropout = check_float(owner, "dropout", dropout, low=0.0, high=1.0)

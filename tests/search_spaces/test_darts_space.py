@@ -10,6 +10,7 @@ from hwnas.search_spaces import (
     arch_from_genotype,
     canonical_genotype,
     genotype_from_arch,
+    genotype_from_str,
 )
 from hwnas.search_spaces.darts_network import drop_path
 from torch import nn
@@ -168,6 +169,21 @@ def test_imagenet_eval_network_shapes():
     logits, aux = net.train()(torch.randn(2, 1, 64, 64))
     assert logits.shape == (2, 4) and aux.shape == (2, 4)
     assert net.auxiliary_head.features[-2].__class__ is nn.Conv2d  # no BN before the last ReLU (paper code)
+
+
+def test_genotype_from_str():
+    text = ("Genotype(normal=[('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 0), ('dil_conv_3x3', 1), "
+            "('sep_conv_5x5', 0), ('sep_conv_3x3', 1), ('avg_pool_3x3', 0), ('dil_conv_3x3', 1)], "
+            "normal_concat=range(2, 6), reduce=[('sep_conv_5x5', 1), ('max_pool_3x3', 0), ('sep_conv_5x5', 1), "
+            "('sep_conv_5x5', 2), ('sep_conv_3x3', 0), ('sep_conv_3x3', 3), ('sep_conv_3x3', 1), "
+            "('sep_conv_3x3', 2)], reduce_concat=range(2, 6))")
+    assert genotype_from_str(text) == GENOTYPES["pc_darts"]
+    assert genotype_from_str(str(DARTS_V2)) == DARTS_V2
+    for bad, match in [("__import__('os')", "not a genotype"), ("Genotype(normal=[])", "exactly the keywords"),
+                       (text.replace("range(2, 6)", "list(range(2, 6))", 1), "literal list"),
+                       ("Genotype(normal=[1, 2", "not a genotype")]:
+        with pytest.raises(ArchSpecError, match=match):
+            genotype_from_str(bad)
 
 
 def test_genotype_errors():
