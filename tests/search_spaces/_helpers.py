@@ -17,9 +17,10 @@ TINY = {
     "darts": {"C": 4, "layers": 3},
     "nb201": {"C": 4, "N": 1},
     "proxyless": {"variant": "cifar", "width_mult": 0.25},
+    "fbnet": {"width_mult": 0.25},
 }
 #: Small test images per space (side length).
-SIDE = {"darts": 16, "nb201": 8, "proxyless": 16}
+SIDE = {"darts": 16, "nb201": 8, "proxyless": 16, "fbnet": 32}
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
