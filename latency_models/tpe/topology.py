@@ -40,15 +40,15 @@ def _fields(line: str) -> list[str]:
 
 
 def detect_input_type(path: str | Path) -> str:
-    """``gemm`` when the header names M, N, K (or rows have four fields), else ``conv``."""
+    """``gemm`` when the header names M, N, K or has at most five fields (GEMM rows: name, M, N, K[, N:M]),
+    else ``conv``."""
     lines = [ln for ln in Path(path).read_text().splitlines() if ln.strip()]
     if not lines:
         raise TopologyError(f"{path}: empty topology file")
     head = [h.lower() for h in _fields(lines[0])]
     if len(head) >= 4 and head[1:4] == ["m", "n", "k"]:
         return "gemm"
-    widths = {len(_fields(ln)) for ln in lines[1:]}
-    return "gemm" if widths and max(widths) <= 5 and min(widths) == 4 else "conv"
+    return "gemm" if 4 <= len(head) <= 5 else "conv"
 
 
 def read_topology(path: str | Path, *, input_type: str = "auto", scalesim: bool = False,

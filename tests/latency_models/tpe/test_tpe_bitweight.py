@@ -1,0 +1,128 @@
+"""The bit-weight dimension: Booth digits, digit statistics, calibration and the paper's optimisations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+import torch
+from hwnas.latency_models.tpe import (
+    AdderTree,
+    BitSerialColumn,
+    BitWeightConfig,
+    Cube3D,
+    DigitStats,
+    Engine,
+    Matrix2D,
+    Precision,
+    SystolicArray,
+    TechTable,
+    booth_digits,
+    multiplier_cost,
+)
+
+from hwnas.api import UserError
+
+
+@pytest.mark.parametrize("bits", [4, 8])
+def test_booth_digits_reconstruct_every_value(bits: int) -> None:
+    for v in range(-(1 << (bits - 1)), 1 << (bits - 1)):
+        digits = booth_digits(v, bits)
+        assert len(digits) == bits // 2
+        assert all(d in (-2, -1, 0, 1, 2) for d in digits)
+        assert sum(d * 4**i for i, d in enumerate(digits)) == v
+
+
+def test_digit_statistics() -> None:
+    uni = DigitStats.from_distribution("uniform", bits=8)
+    assert uni.expected_nonzero == pytest.approx(3.0)  # P(digit = 0) = 2/8 for random bits
+    normal = DigitStats.from_distribution("normal", bits=8)
+    sparse = DigitStats.from_distribution("normal", bits=8, zero_frac=0.5)
+    assert sparse.expected_nonzero < normal.expected_nonzero < uni.expected_nonzero
+    # the lock step waits for the slowest operand: more operands, more cycles, never above the digit count
+    steps = [normal.expected_max(g) for g in (1, 4, 32, 1024)]
+    assert steps == sorted(steps) and steps[-1] <= 4.0 and steps[0] >= 1.0
+    # a histogram of 7s (digits -1, 2, 0, 0) and 0s (no digits)
+    h = DigitStats.from_histogram({7: 1, 0: 1}, bits=8)
+    assert h.expected_nonzero == pytest.approx(1.0)
+    t = DigitStats.from_tensor(torch.tensor([0.0, 1.0, -1.0, 0.0]), bits=8)
+    assert t.pmf[0] == pytest.approx(0.5)
+    binary = DigitStats.from_distribution("uniform", bits=8, encoding="binary")
+    assert binary.expected_nonzero == pytest.approx(4.0)
+    with pytest.raises(UserError, match="unknown operand distribution"):
+        DigitStats.from_distribution("cauchy", bits=8)
+    with pytest.raises(UserError, match="unknown precision"):
+        Precision.named("int3")
+
+
+def test_calibrated_to_horowitz() -> None:
+    tech = TechTable.default()
+    e8, a8 = multiplier_cost(8, tech)
+    assert e8 == pytest.approx(0.2) and a8 == pytest.approx(282.0)
+    e32, a32 = multiplier_cost(32, tech)
+    assert e32 == pytest.approx(3.1, rel=0.25) and a32 == pytest.approx(3495, rel=0.25)
+    assert tech.sram_pj_per_bit(8) == pytest.approx(10 / 64) and tech.sram_pj_per_bit(1024) == pytest.approx(100 / 64)
+    assert tech.dram_pj_per_bit == pytest.approx((1300 + 2600) / 2 / 64)
+    assert set(tech.sources) >= {"horowitz", "eyeriss"}
+
+
+def test_precision_orders_energy_and_area() -> None:
+    costs = [SystolicArray(8, 8, "ws", precision=p).cost for p in ("int4", "int8", "int16", "fp16")]
+    assert [c.energy_per_mac_pj for c in costs] == sorted(c.energy_per_mac_pj for c in costs)
+    assert [c.pe_area_um2 for c in costs] == sorted(c.pe_area_um2 for c in costs)
+
+
+def test_zero_digits_lower_parallel_mac_energy() -> None:
+    dense = SystolicArray(8, 8, "ws").cost.energy_per_mac_pj
+    sparse_cfg = BitWeightConfig(stats=DigitStats.from_distribution("normal", bits=8, zero_frac=0.5))
+    sparse = SystolicArray(8, 8, "ws", bitweight=sparse_cfg).cost
+    assert sparse.energy_per_mac_pj < dense and sparse.cycles_per_step == 1.0
+    off = SystolicArray(8, 8, "ws", bitweight=replace(sparse_cfg, zero_skipping=False)).cost.energy_per_mac_pj
+    assert off > dense
+
+
+ENGINES: dict[str, Callable[..., Engine]] = {
+    "systolic": lambda **k: SystolicArray(32, 32, "ws", **k),
+    "cube": lambda **k: Cube3D(8, 8, 16, **k),
+    "tree": lambda **k: AdderTree(32, 32, **k),
+    "matrix": lambda **k: Matrix2D(32, 32, **k),
+}
+
+
+def _ratio(engine: Engine, base: Engine) -> tuple[float, float]:
+    e, b = engine.efficiency(), base.efficiency()
+    return e["gops_per_mm2"] / b["gops_per_mm2"], e["gops_per_w"] / b["gops_per_w"]
+
+
+@pytest.mark.parametrize("kind", list(ENGINES))
+def test_opt1_opt2_move_efficiency_as_the_paper_reports(kind: str) -> None:
+    make = ENGINES[kind]
+    base_cfg = BitWeightConfig()
+    base = make(bitweight=base_cfg)
+    a1, e1 = _ratio(make(bitweight=replace(base_cfg, opt1_carry_save=True)), base)
+    assert a1 > 1.15 and e1 >= 1.0  # CPA out of the loop: shorter critical path, less glitching
+    a2, e2 = _ratio(make(bitweight=replace(base_cfg, opt2_shared_encoding=True)), base)
+    assert a2 > 1.02 and e2 >= 0.99  # one encoder per broadcast operand
+    both = make(bitweight=replace(base_cfg, opt1_carry_save=True, opt2_shared_encoding=True))
+    a12, e12 = _ratio(both, base)
+    assert 1.2 < a12 < 1.7 and e12 >= max(e1, e2) - 1e-9  # paper: 1.27-1.56x area, 1.04-1.56x energy
+    if kind != "systolic":  # broadcast engines save encoder energy too; the systolic array passes digits on
+        assert e2 > 1.02
+
+
+def test_bitserial_sparse_encoding_and_column_encoder() -> None:
+    stats = DigitStats.from_distribution("normal", bits=8)
+    plain = BitSerialColumn(32, 32, bitweight=BitWeightConfig(stats=stats, zero_skipping=False),
+                            column_encoder=False)
+    skip = BitSerialColumn(32, 32, bitweight=BitWeightConfig(stats=stats), column_encoder=False)
+    both = BitSerialColumn(32, 32, bitweight=BitWeightConfig(stats=stats))
+    assert plain.cost.cycles_per_step == 4.0
+    assert skip.cost.cycles_per_step == pytest.approx(stats.expected_max(1))
+    a3, e3 = _ratio(skip, plain)
+    a34, e34 = _ratio(both, plain)
+    assert a3 > 1.2 and e3 > 1.2  # OPT3: zero digits cost neither cycles nor switching
+    assert a34 > a3 and e34 > e3  # OPT4: one sparse encoder per column
+    sparser = BitSerialColumn(32, 32, bitweight=BitWeightConfig(
+        stats=DigitStats.from_distribution("normal", bits=8, zero_frac=0.5)))
+    assert sparser.efficiency()["gops"] > both.efficiency()["gops"]  # sparser weights: fewer digit cycles
