@@ -156,7 +156,8 @@ class ProxylessSupernet(Supernet):
         if not self.training:
             return _Path(int(torch.argmax(alpha)))
         p = torch.softmax(alpha, dim=-1)
-        if self._phase == "weight" or n == 1:
+        # Without autograd (dry runs, cost tracing) no α update can follow: sample one path, record nothing.
+        if self._phase == "weight" or n == 1 or not torch.is_grad_enabled():
             return _Path(int(torch.multinomial(p.detach(), 1)))
         if self.mode == "two":
             idx = torch.multinomial(p.detach(), 2, replacement=False)

@@ -103,6 +103,10 @@ def test_phases_and_eval():
     net(x).sum().backward()
     assert all(p.grad is not None for p in net.arch_parameters())
     net.zero_grad(set_to_none=True)
+    with torch.no_grad():  # a dry run (e.g. cost tracing) records nothing for the two-path rescale
+        net._pending.clear()
+        net(x)
+        assert net._pending == {}
     net.set_phase("weight")
     net(x).sum().backward()
     assert all(p.grad is None for p in net.arch_parameters())  # weight steps never touch α

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 
 import pytest
@@ -163,3 +164,18 @@ def test_darts_mixture_is_the_softmax_weighted_sum():
     w = torch.softmax(torch.tensor([0.5, -1.0, 2.0]), 0)
     # "none" is a zero op by name: contributes w * 0 (its module is not run)
     assert torch.allclose(net(x), w[0] * a(x) + w[1] * b(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_deepcopy_gives_an_independent_supernet(strategy):
+    net = _build(strategy, "layer").eval()
+    twin = copy.deepcopy(net)
+    x = torch.randn(2, 3, 8, 8)
+    assert torch.allclose(net(x), twin(x))
+    with torch.no_grad():
+        twin.alpha_of("down").copy_(torch.tensor([5.0, -5.0]))
+        net.alpha_of("down").copy_(torch.tensor([-5.0, 5.0]))
+    assert twin.export().choices["down"] == "k3" and net.export().choices["down"] == "k5"
+    # the copy's relaxed ops read the copy's α, so the two now compute different functions
+    assert twin.space.down._decisions._decide.__self__ is twin
+    assert not torch.allclose(net(x), twin(x))
