@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from hwnas.latency_models.tpe.tech import TechTable
-
 from hwnas.api.errors import UserError
+from hwnas.latency_models.tpe.tech import TechTable
 
 # Cell weights (full-adder equivalents). Why these numbers: a radix-4 Booth encoder is a few gates plus the
 # buffers that drive its (neg, one, two) lines into a+1 selectors (~3 cells per digit); a partial-product

@@ -6,16 +6,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
+from hwnas.api.errors import UserError
+from hwnas.api.opspec import OpSpec
 from hwnas.latency_models.tpe.bitweight import BitWeightConfig, MacCost, Precision, mac_cost
 from hwnas.latency_models.tpe.lowering import Gemm, lower_opspec
 from hwnas.latency_models.tpe.result import LayerResult, NetworkResult
 from hwnas.latency_models.tpe.tech import TechTable
 
-from hwnas.api.errors import UserError
-from hwnas.api.opspec import OpSpec
 
-
-@dataclass
+@dataclass(slots=True)
 class Schedule:
     """What an engine's mapping of one GEMM (one repeat) gives, before costs.
 
@@ -23,7 +22,8 @@ class Schedule:
     ``map_eff`` and ``compute_util`` are fractions averaged over folds at one cycle per step.
     ``passes_ifmap``/``passes_filter``: how often an operand is streamed again when it does not fit its SRAM.
     ``psum_set``: partial sums that must stay on chip to write each output once; ``k_folds``: how many
-    partial sums each output gets otherwise.
+    partial sums each output gets otherwise (the schedule may instead cut the streamed dimension into chunks
+    whose partial sums fit, re-reading its ``stationary`` operand once per chunk: the cheaper is taken).
     """
 
     steps: int
@@ -40,6 +40,7 @@ class Schedule:
     psum_set: int
     k_folds: int
     operand_reg_bits: float
+    stationary: str = ""  # "filter" or "ifmap": the operand re-read if the streamed dimension is chunked
 
 
 class Engine:
@@ -98,6 +99,15 @@ class Engine:
         sram = sum(self.tech.sram_area_um2(kb) for kb in self.sram_kb)
         return {"pe_array": pe * 1e-6, "sram": sram * 1e-6}
 
+    @cached_property
+    def _consts(self) -> tuple[float, ...]:
+        # Per-engine constants of the energy model, looked up once (layer evaluation stays in microseconds).
+        tech, area = self.tech, self.area_breakdown_mm2
+        leak_mw = area["pe_array"] * tech.leakage["logic_mw_per_mm2"] + area["sram"] * tech.leakage["sram_mw_per_mm2"]
+        return (tech.sram_pj_per_bit(self.sram_kb[0]), tech.sram_pj_per_bit(self.sram_kb[1]),
+                tech.sram_pj_per_bit(self.sram_kb[2], write=True), tech.sram_pj_per_bit(self.sram_kb[2]),
+                tech.dram_pj_per_bit, tech.reg_pj_per_bit, leak_mw, self.freq_mhz)
+
     @property
     def area_mm2(self) -> float:
         return sum(self.area_breakdown_mm2.values())
@@ -105,6 +115,12 @@ class Engine:
     def _elems(self, kb: float, bits: int) -> int:
         # Half of each double-buffered SRAM holds the working set while the other half prefetches.
         return int(kb * 1024 * 8 // bits // 2)
+
+    @cached_property
+    def _caps(self) -> tuple[int, int, int]:
+        p = self.precision
+        return (self._elems(self.sram_kb[0], p.bits_a), self._elems(self.sram_kb[1], p.bits_w),
+                self._elems(self.sram_kb[2], p.acc_bits))
 
     def _dram(self, g: Gemm, s: Schedule, *, per_operand: bool = False) -> tuple[int, int, int, int]:
         """DRAM reads of ifmap and filter, writes and reads of the ofmap (one repeat).
@@ -116,7 +132,7 @@ class Engine:
         """
         p = self.precision
         uniq_i, uniq_f = g.unique_ifmap, g.k * g.n
-        cap_i, cap_f = self._elems(self.sram_kb[0], p.bits_a), self._elems(self.sram_kb[1], p.bits_w)
+        cap_i, cap_f, cap_o = self._caps
         fit_i, fit_f = uniq_i <= cap_i, uniq_f <= cap_f
         if per_operand:
             rd_i = uniq_i if fit_i else uniq_i * max(s.passes_ifmap, 1)
@@ -129,14 +145,26 @@ class Engine:
                        (uniq_i * -(-uniq_f // max(cap_f, 1)), uniq_f)]
             rd_i, rd_f = min(options, key=lambda t: t[0] * p.bits_a + t[1] * p.bits_w)
         outs = g.m * g.n
-        if s.k_folds <= 1 or s.psum_set <= self._elems(self.sram_kb[2], p.acc_bits):
+        if s.k_folds <= 1 or s.psum_set <= cap_o:
             return rd_i, rd_f, outs, 0
-        return rd_i, rd_f, outs * s.k_folds, outs * (s.k_folds - 1)
+        spill = (rd_i, rd_f, outs * s.k_folds, outs * (s.k_folds - 1))
+        if per_operand or not s.stationary:
+            return spill
+        chunks = -(-s.psum_set // max(cap_o, 1))
+        if s.stationary == "filter":
+            chunked = (rd_i, rd_f if fit_f else rd_f * chunks, outs, 0)
+        else:
+            chunked = (rd_i if fit_i else rd_i * chunks, rd_f, outs, 0)
+
+        def bits(t: tuple[int, int, int, int]) -> int:
+            return t[0] * p.bits_a + t[1] * p.bits_w + t[2] * p.acc_bits + t[3] * p.acc_bits
+
+        return min(spill, chunked, key=bits)
 
     def _finish(self, g: Gemm, s: Schedule, *, compute_cycles: int | None = None, overall: float | None = None,
                 map_eff: float | None = None, compute_util: float | None = None,
                 dram: tuple[int, int, int, int] | None = None, ofmap_writes: int | None = None) -> LayerResult:
-        p, c, tech, r = self.precision, self.cost, self.tech, g.repeat
+        p, c, r = self.precision, self.cost, g.repeat
         if compute_cycles is None:
             cyc1 = s.steps * c.cycles_per_step + s.overhead
             compute_cycles = int(round(cyc1 * r))
@@ -153,27 +181,21 @@ class Engine:
         ow = s.sram_ofmap_writes if ofmap_writes is None else ofmap_writes
         rd_i, rd_f, wr_o, rd_o = s.sram_ifmap_reads * r, s.sram_filter_reads * r, ow * r, s.sram_ofmap_reads * r
         d_i, d_f, d_ow, d_or = d_i * r, d_f * r, d_ow * r, d_or * r
+        e_i, e_f, e_ow, e_or, e_dram, e_reg, leak_mw, freq = self._consts
         out_bits = p.acc_bits if s.k_folds > 1 else p.bits_a
-        e_sram = (rd_i * p.bits_a * tech.sram_pj_per_bit(self.sram_kb[0])
-                  + rd_f * p.bits_w * tech.sram_pj_per_bit(self.sram_kb[1])
-                  + wr_o * out_bits * tech.sram_pj_per_bit(self.sram_kb[2], write=True)
-                  + rd_o * p.acc_bits * tech.sram_pj_per_bit(self.sram_kb[2]))
+        e_sram = rd_i * p.bits_a * e_i + rd_f * p.bits_w * e_f + wr_o * out_bits * e_ow + rd_o * p.acc_bits * e_or
         dram_bits = d_i * p.bits_a + d_f * p.bits_w + d_ow * (p.acc_bits if d_or else p.bits_a) + d_or * p.acc_bits
-        e_dram = dram_bits * tech.dram_pj_per_bit
-        freq = self.freq_mhz
         stall = 0
         if self.dram_gbps:
             dram_cycles = dram_bits / 8 / (self.dram_gbps * 1e3 / freq)
             stall = max(int(round(dram_cycles)) - compute_cycles, 0)
         total = compute_cycles + stall
         t_s = total / (freq * 1e6)
-        area = self.area_breakdown_mm2
-        leak_mw = area["pe_array"] * tech.leakage["logic_mw_per_mm2"] + area["sram"] * tech.leakage["sram_mw_per_mm2"]
         energy = {
             "mac": macs * c.energy_per_mac_pj,
-            "register": macs * (s.operand_reg_bits + c.acc_reg_bits) * tech.reg_pj_per_bit,
+            "register": macs * (s.operand_reg_bits + c.acc_reg_bits) * e_reg,
             "sram": e_sram,
-            "dram": e_dram,
+            "dram": dram_bits * e_dram,
             "leakage": leak_mw * 1e-3 * t_s * 1e12,
         }
         return LayerResult(name=g.name, engine=self.name, m=g.m, n=g.n, k=g.k, repeat=r, macs=macs,
@@ -190,7 +212,7 @@ class Engine:
         Example:
             >>> from hwnas.latency_models.tpe import SystolicArray, Gemm
             >>> SystolicArray(8, 8, "os").evaluate_gemm(Gemm(64, 8, 8)).compute_cycles
-            184
+            176
         """
         if min(g.m, g.n, g.k, g.repeat) < 1:
             raise UserError(f"GEMM {g.name or '?'}: M, N, K must be positive, got {(g.m, g.n, g.k)}")

@@ -8,11 +8,10 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from hwnas.api.errors import UserError
 from hwnas.latency_models.tpe.bitweight import BitWeightConfig
 from hwnas.latency_models.tpe.engine import Engine, Schedule
 from hwnas.latency_models.tpe.lowering import Gemm
-
-from hwnas.api.errors import UserError
 
 
 def _cdiv(a: int, b: int) -> int:
@@ -34,7 +33,7 @@ class Cube3D(Engine):
 
     Example:
         >>> Cube3D(16, 16, 16).evaluate_gemm(Gemm(64, 64, 64)).compute_cycles
-        69
+        70
     """
 
     kind = "cube"
@@ -79,7 +78,7 @@ class AdderTree(Engine):
 
     Example:
         >>> AdderTree(16, 16).evaluate_gemm(Gemm(64, 64, 64)).compute_cycles
-        1030
+        1136
     """
 
     kind = "tree"
@@ -111,7 +110,7 @@ class AdderTree(Engine):
                         compute_util=map_eff * steps / (steps + overhead), sram_ifmap_reads=g.m * g.k * nf,
                         sram_filter_reads=g.k * g.n, sram_ofmap_writes=outs * kf, sram_ofmap_reads=outs * (kf - 1),
                         passes_ifmap=nf, passes_filter=1, psum_set=g.m * min(g.n, nt), k_folds=kf,
-                        operand_reg_bits=p.bits_a / nt + p.acc_bits / kt)
+                        operand_reg_bits=p.bits_a / nt + p.acc_bits / kt, stationary="filter")
 
 
 class Matrix2D(Engine):

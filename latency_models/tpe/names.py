@@ -15,12 +15,11 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from hwnas.api.errors import UserError
 from hwnas.latency_models.tpe.bitweight import BitWeightConfig, Precision
 from hwnas.latency_models.tpe.engine import Engine
 from hwnas.latency_models.tpe.engines import AdderTree, BitSerialColumn, Cube3D, Matrix2D
 from hwnas.latency_models.tpe.systolic import DATAFLOWS, SystolicArray
-
-from hwnas.api.errors import UserError
 
 _KINDS: dict[str, tuple[type[Engine], int]] = {
     "systolic": (SystolicArray, 2),

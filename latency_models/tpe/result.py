@@ -8,7 +8,7 @@ from typing import Any
 ENERGY_KEYS = ("mac", "register", "sram", "dram", "leakage")
 
 
-@dataclass
+@dataclass(slots=True)
 class LayerResult:
     """One layer (a possibly repeated GEMM) on one engine.
 

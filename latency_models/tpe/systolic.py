@@ -19,12 +19,11 @@ counters (including the extra ``R + C`` writes it books per output-stationary fo
 
 from __future__ import annotations
 
+from hwnas.api.errors import UserError
+from hwnas.api.opspec import OpSpec
 from hwnas.latency_models.tpe.engine import Engine, Schedule
 from hwnas.latency_models.tpe.lowering import Gemm, lower_opspec
 from hwnas.latency_models.tpe.result import LayerResult
-
-from hwnas.api.errors import UserError
-from hwnas.api.opspec import OpSpec
 
 DATAFLOWS = ("os", "ws", "is")
 
@@ -40,7 +39,7 @@ class SystolicArray(Engine):
         >>> sa = SystolicArray(32, 32, "ws", scalesim_compat=True)
         >>> r = sa.evaluate_gemm(Gemm(m=196, n=64, k=576))
         >>> r.compute_cycles, round(r.mapping_eff_pct, 2)
-        (6119, 100.0)
+        (10439, 100.0)
     """
 
     kind = "systolic"
@@ -114,7 +113,8 @@ class SystolicArray(Engine):
         return Schedule(steps=folds * t, overhead=folds * (per_fold - t), folds=folds, map_eff=map_eff,
                         compute_util=compute_util, sram_ifmap_reads=rd_i, sram_filter_reads=rd_f,
                         sram_ofmap_writes=wr_o, sram_ofmap_reads=rd_o, passes_ifmap=passes_i,
-                        passes_filter=passes_f, psum_set=psum, k_folds=kf, operand_reg_bits=float(reg))
+                        passes_filter=passes_f, psum_set=psum, k_folds=kf, operand_reg_bits=float(reg),
+                        stationary={"ws": "filter", "is": "ifmap"}.get(self.dataflow, ""))
 
     def evaluate_gemm(self, g: Gemm) -> LayerResult:
         if min(g.m, g.n, g.k, g.repeat) < 1:
@@ -125,40 +125,44 @@ class SystolicArray(Engine):
         return self._finish_compat(g, s)
 
     # ------------------------------------------------------------ SCALE-Sim 3.0 compatibility
-    def _fold_lists(self, g: Gemm) -> tuple[list[float], list[float], int]:
-        """Per-fold mapping efficiency and compute utilization in SCALE-Sim's order (column folds outer)."""
+    def _fold_means(self, sr: int, sc: int, t: int) -> tuple[float, float]:
+        """Mean mapping efficiency and compute utilization over folds, summed as SCALE-Sim sums them.
+
+        SCALE-Sim appends one value per fold (column folds outer, row folds inner) and calls ``sum()`` on
+        the list; building the same list and summing it the same way gives the same float, last bit
+        included (Python 3.12 changed ``sum()`` of floats; doing what SCALE-Sim does keeps them equal).
+        """
         r, c = self.rows, self.cols
-        sr, sc, t = self._dims(g)
-        rf, cf = _cdiv(sr, r), _cdiv(sc, c)
+        rf, cf = -(-sr // r), -(-sc // c)
         rc = r * c
         cyc = t + r + c - 2 if self.dataflow == "os" else 2 * r + 2 * c + t - 3
         row_last, col_last = sr - (rf - 1) * r, sc - (cf - 1) * c
-
-        def block(cols_used: int) -> tuple[list[float], list[float]]:
+        den = rc * cyc
+        me: list[float] = []
+        cu: list[float] = []
+        for cols_used, times in ((c, cf - 1), (col_last, 1)):
+            if times <= 0:
+                continue
             full, last = r * cols_used, row_last * cols_used
-            me = [full / rc] * (rf - 1) + [last / rc]
-            cu = [(full * t) / (rc * cyc)] * (rf - 1) + [(last * t) / (rc * cyc)]
-            return me, cu
-
-        me_full, cu_full = block(c)
-        me_last, cu_last = block(col_last)
-        return me_full * (cf - 1) + me_last, cu_full * (cf - 1) + cu_last, rf * cf
+            me_b = [full / rc] * (rf - 1)
+            me_b.append(last / rc)
+            cu_b = [(full * t) / den] * (rf - 1)
+            cu_b.append((last * t) / den)
+            me += me_b * times
+            cu += cu_b * times
+        n = rf * cf
+        return sum(me) / n * 100, sum(cu) / n * 100
 
     def _finish_compat(self, g: Gemm, s: Schedule) -> LayerResult:
         r, c = self.rows, self.cols
         sr, sc, t = self._dims(g)
         folds = s.folds
-        lines = folds * self._fold_cycles(t)
-        cycles = lines - 1  # SCALE-Sim reports the index of the last demand row
-        me, cu, _ = self._fold_lists(g)
-        map_eff = sum(me) / len(me) * 100
-        comp_util = sum(cu) / len(cu) * 100
+        cycles = folds * self._fold_cycles(t) - 1  # SCALE-Sim reports the index of the last demand row
+        map_eff, comp_util = self._fold_means(sr, sc, t)
         overall = (g.m * g.n * g.k * 100) / (cycles * r * c)
         ow = s.sram_ofmap_writes + (folds * (r + c) if self.dataflow == "os" else 0)
         # DRAM, as SCALE-Sim counts it when an operand fits half its SRAM: every distinct element once
         # (ifmap/filter), every ofmap demand once. Larger operands: this model's own refetch estimate.
         d_i, d_f, _, _ = self._dram(g, s, per_operand=True)
-        d_o = s.sram_ofmap_writes
-        res = self._finish(g, s, compute_cycles=cycles * g.repeat, overall=overall, map_eff=map_eff,
-                           compute_util=comp_util, dram=(d_i, d_f, d_o, 0), ofmap_writes=ow)
-        return res
+        return self._finish(g, s, compute_cycles=cycles * g.repeat, overall=overall, map_eff=map_eff,
+                            compute_util=comp_util, dram=(d_i, d_f, s.sram_ofmap_writes, 0), ofmap_writes=ow)

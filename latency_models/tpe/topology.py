@@ -13,9 +13,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwnas.latency_models.tpe.lowering import Gemm, conv_gemm
-
 from hwnas.api.errors import UserError
+from hwnas.latency_models.tpe.lowering import Gemm, conv_gemm
 
 
 class TopologyError(UserError):

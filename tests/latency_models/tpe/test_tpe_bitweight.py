@@ -7,6 +7,8 @@ from dataclasses import replace
 
 import pytest
 import torch
+
+from hwnas.api import UserError
 from hwnas.latency_models.tpe import (
     AdderTree,
     BitSerialColumn,
@@ -21,8 +23,6 @@ from hwnas.latency_models.tpe import (
     booth_digits,
     multiplier_cost,
 )
-
-from hwnas.api import UserError
 
 
 @pytest.mark.parametrize("bits", [4, 8])

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
+
+from hwnas.api import UserError, collect_opspecs
+from hwnas.cli import main
 from hwnas.latency_models.tpe import (
     EXAMPLE_NAMES,
     AdderTree,
@@ -18,10 +22,6 @@ from hwnas.latency_models.tpe import (
     read_topology,
     tpe_from_name,
 )
-from torch import nn
-
-from hwnas.api import UserError, collect_opspecs
-from hwnas.cli import main
 
 ENERGY_KEYS = {"mac", "register", "sram", "dram", "leakage"}
 
@@ -71,8 +71,11 @@ def test_dram_counts_unique_data_when_it_fits_and_more_when_not() -> None:
     big = SystolicArray(16, 16, "ws", sram_kb=(64, 64, 64)).evaluate_gemm(g)
     assert (big.dram_ifmap_reads, big.dram_filter_reads, big.dram_ofmap_writes) == (4096, 4096, 4096)
     small = SystolicArray(16, 16, "ws", sram_kb=(1, 1, 1)).evaluate_gemm(Gemm(m=256, n=256, k=256))
-    assert small.dram_ifmap_reads + small.dram_filter_reads > 2 * 256 * 256
-    assert small.dram_ofmap_writes > 256 * 256 and small.energy_pj["dram"] > big.energy_pj["dram"]
+    assert small.dram_ifmap_reads + small.dram_filter_reads > 2 * 256 * 256  # operands re-streamed
+    assert small.energy_pj["dram"] > 64 * big.energy_pj["dram"]
+    # partial sums that do not fit: either spilled to DRAM or the filters re-read per chunk of outputs
+    spill = small.dram_ofmap_writes > 256 * 256 and small.dram_ofmap_reads > 0
+    assert spill or small.dram_filter_reads > 256 * 256
     slow = SystolicArray(16, 16, "ws", dram_gbps=0.5).evaluate_gemm(g)
     assert slow.stall_cycles > 0 and slow.total_cycles == slow.compute_cycles + slow.stall_cycles
 

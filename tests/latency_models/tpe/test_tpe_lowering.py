@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hwnas.latency_models.tpe import Gemm, conv_gemm, conv_out_size, lower_opspec
 from torch import nn
 
 from hwnas.api import OpSpec, UserError, collect_opspecs
+from hwnas.latency_models.tpe import Gemm, conv_gemm, conv_out_size, lower_opspec
 
 
 @pytest.mark.parametrize("size,k,s,p,d", [(8, 3, 2, 0, 1), (9, 3, 2, 1, 1), (7, 1, 1, 0, 1), (32, 5, 3, 2, 2),

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from hwnas.latency_models.tpe import SystolicArray, read_topology
 
 from hwnas.cli import main
+from hwnas.latency_models.tpe import SystolicArray, read_topology
 
 DATA = Path(__file__).with_name("data")
 GOLDEN = json.loads((DATA / "scalesim_golden.json").read_text())
