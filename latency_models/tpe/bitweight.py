@@ -211,6 +211,25 @@ class DigitStats:
         return DigitStats.from_histogram(hist, bits=bits, encoding=encoding, source="tensor")
 
     @staticmethod
+    def from_module(module: Any, *, bits: int, encoding: str = "booth4") -> DigitStats:
+        """Weights of every conv and linear layer of an ``nn.Module``, each quantised with its own max-abs scale."""
+        import torch
+        from torch import nn
+
+        hist = torch.zeros(1 << bits, dtype=torch.long)
+        qmax = (1 << (bits - 1)) - 1
+        for m in module.modules():
+            if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
+                w = m.weight.detach().float().flatten()
+                s = float(w.abs().max()) / qmax
+                q = torch.zeros_like(w, dtype=torch.long) if s == 0 else torch.clamp(torch.round(w / s), -qmax - 1,
+                                                                                      qmax).long()
+                hist += torch.bincount(q + qmax + 1, minlength=1 << bits)
+        if int(hist.sum()) == 0:
+            raise UserError("the module has no conv or linear weights to take digit statistics from")
+        return DigitStats.from_histogram(hist.tolist(), bits=bits, encoding=encoding, source="module")
+
+    @staticmethod
     def from_distribution(name: str, *, bits: int, encoding: str = "booth4", std_frac: float = 0.25,
                           zero_frac: float = 0.0) -> DigitStats:
         """``uniform``, ``normal`` or ``laplace`` integers of ``bits`` bits (std = ``std_frac`` x max value),

@@ -48,6 +48,10 @@ def test_digit_statistics() -> None:
     assert h.expected_nonzero == pytest.approx(1.0)
     t = DigitStats.from_tensor(torch.tensor([0.0, 1.0, -1.0, 0.0]), bits=8)
     assert t.pmf[0] == pytest.approx(0.5)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Linear(4, 4))
+    torch.nn.init.normal_(net[0].weight)
+    mod = DigitStats.from_module(net, bits=8)
+    assert 0 < mod.expected_nonzero < uni.expected_nonzero and sum(mod.pmf) == pytest.approx(1.0)
     binary = DigitStats.from_distribution("uniform", bits=8, encoding="binary")
     assert binary.expected_nonzero == pytest.approx(4.0)
     with pytest.raises(UserError, match="unknown operand distribution"):
