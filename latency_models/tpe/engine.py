@@ -49,7 +49,14 @@ class Engine:
     Common keyword arguments: ``precision`` (name or :class:`Precision`), ``bitweight``
     (:class:`BitWeightConfig`, overrides ``precision``), ``sram_kb=(ifmap, filter, ofmap)``, ``freq_mhz``
     (clock of the baseline MAC; options that shorten the critical path raise it), ``dram_gbps`` (``None``:
-    compute-bound; else layers wait for DRAM traffic), ``tech`` (:class:`TechTable`).
+    compute-bound; else layers wait for DRAM traffic), ``tech`` (:class:`TechTable`). The engine's
+    precision prices every layer (an OpSpec's own bit widths are not consulted).
+
+    Example:
+        >>> from hwnas.latency_models.tpe import Cube3D
+        >>> e = Cube3D(8, 8, 8, precision="fp16", sram_kb=(128, 128, 64))
+        >>> e.n_pe, sorted(e.evaluate_gemm(Gemm(64, 64, 64)).energy_pj)
+        (512, ['dram', 'leakage', 'mac', 'register', 'sram'])
     """
 
     kind = "engine"
@@ -257,12 +264,14 @@ class Engine:
     def efficiency(self, g: Gemm | None = None) -> dict[str, float]:
         """Throughput per area (GOPS/mm^2) and energy efficiency (GOPS/W) on ``g`` (default: a dense 512^3 GEMM).
 
-        One MAC counts as two operations. Energy here is the datapath's (MAC + registers): the paper's metric.
+        One MAC counts as two operations. Energy here is the PE array's (MACs, registers and the array's
+        leakage; no SRAM or DRAM), as in the paper's synthesis-based comparison.
         """
         g = g or Gemm(512, 512, 512)
         r = self.evaluate_gemm(g)
         ops = 2.0 * r.macs
         t_s = r.compute_cycles / (r.freq_mhz * 1e6)
-        e_j = (r.energy_pj["mac"] + r.energy_pj["register"]) * 1e-12
+        leak_w = self.area_breakdown_mm2["pe_array"] * self.tech.leakage["logic_mw_per_mm2"] * 1e-3
+        e_j = (r.energy_pj["mac"] + r.energy_pj["register"]) * 1e-12 + leak_w * t_s
         return {"gops_per_mm2": ops / t_s / 1e9 / self.area_breakdown_mm2["pe_array"],
                 "gops_per_w": ops / e_j / 1e9, "gops": ops / t_s / 1e9}

@@ -94,7 +94,7 @@ class SystolicArray(Engine):
         map_eff = sr * sc / (folds * r * c)
         cyc_util_fold = per_fold + (c - 1 if self.dataflow != "os" else 0)
         compute_util = map_eff * t / cyc_util_fold
-        m, n, k = g.m, g.n, g.k
+        m, n = g.m, g.n
         enc_bits = 3 * p.digits if self.bitweight.opt2_shared_encoding else None
         a_bits = enc_bits or p.bits_a
         if self.dataflow == "os":
@@ -109,7 +109,6 @@ class SystolicArray(Engine):
             rd_i, rd_f, wr_o, rd_o = sr * sc, cf * sr * t, rf * sc * t, (rf - 1) * sc * t
             passes_i, passes_f, psum, kf = 1, cf, min(m, c) * n, rf
             reg = enc_bits or p.bits_w
-        del k
         return Schedule(steps=folds * t, overhead=folds * (per_fold - t), folds=folds, map_eff=map_eff,
                         compute_util=compute_util, sram_ifmap_reads=rd_i, sram_filter_reads=rd_f,
                         sram_ofmap_writes=wr_o, sram_ofmap_reads=rd_o, passes_ifmap=passes_i,
