@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from hwnas.search_spaces._checks import check_int, check_option
-from hwnas.search_spaces.darts_genotypes import CELL_TYPES, edge_label, genotype_from_arch, node_label
-from hwnas.search_spaces.darts_network import STEMS, DartsNetwork, DartsStem, reduction_layers
-from hwnas.search_spaces.ops import DARTS_OPS, FactorizedReduce, ReLUConvBN, pool_3x3
 from torch import nn
 
 from hwnas.api import ArchSpec, ArchSpecError, Choice, ConfigError, InputChoice, check_arch
+from hwnas.search_spaces._checks import check_int, check_option
+from hwnas.search_spaces.darts_genotypes import (
+    CELL_TYPES,
+    CIFAR_EVAL_KWARGS,
+    IMAGENET_EVAL_KWARGS,
+    edge_label,
+    genotype_from_arch,
+    node_label,
+)
+from hwnas.search_spaces.darts_network import STEMS, DartsNetwork, DartsStem, reduction_layers
+from hwnas.search_spaces.ops import DARTS_OPS, FactorizedReduce, ReLUConvBN, pool_3x3
 
 
 def max_pool_3x3_bn(c_in: int, c_out: int, stride: int, *, affine: bool = True) -> nn.Module:
@@ -82,6 +89,11 @@ class DartsSpace(nn.Module):
 
     space_name = "darts"
     default_input_size: tuple[int, int, int] = (3, 32, 32)
+
+    @staticmethod
+    def report_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The papers' evaluation setting for figures: CIFAR (C=36, 20 cells) or ImageNet (C=48, 14 cells)."""
+        return dict(IMAGENET_EVAL_KWARGS if kwargs.get("stem") == "imagenet" else CIFAR_EVAL_KWARGS)
 
     def __init__(self, *, C: int = 16, layers: int = 8, steps: int = 4, multiplier: int = 4, stem_multiplier: int = 3,
                  num_classes: int = 10, in_channels: int = 3, stem: str = "cifar") -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from hwnas.supernets._base import RelaxedChoice, Supernet, _Decisions
 from torch import nn
 
 from hwnas.api import Choice
+from hwnas.supernets._base import RelaxedChoice, Supernet, _Decisions
 
 
 class GumbelMixedOp(RelaxedChoice):
@@ -53,9 +53,17 @@ class GdasSupernet(Supernet):
 
     strategy = "gdas"
 
-    def __init__(self, space: nn.Module, *, tau: float = 10.0, alpha_init_std: float = 1e-3) -> None:
+    def __init__(
+        self, space: nn.Module, *, tau: float = 10.0, tau_min: float = 0.1, alpha_init_std: float = 1e-3
+    ) -> None:
         self.tau = float(tau)
+        self.tau_max, self.tau_min = float(tau), float(tau_min)
         super().__init__(space, alpha_init_std=alpha_init_std)
+
+    def on_epoch_start(self, epoch: int, epochs: int) -> None:
+        """Anneal the temperature linearly from ``tau`` to ``tau_min`` over the search, as GDAS does."""
+        frac = epoch / max(epochs - 1, 1)
+        self.set_tau(self.tau_max - (self.tau_max - self.tau_min) * frac)
 
     def set_tau(self, tau: float) -> None:
         if tau <= 0:

@@ -54,6 +54,7 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None
     eval_batches: int | None = None
     log_every: int = 20
+    log_images_every: int = 1
     progress: bool = True
 
     def __post_init__(self) -> None:

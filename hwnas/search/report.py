@@ -120,11 +120,12 @@ def evaluation_network(arch: ArchSpec) -> tuple[nn.Module, tuple[int, ...], str]
     """The network a paper reports figures for: the space's ``report_kwargs`` setting, else the arch's own."""
     cls = SPACES.get(arch.space)
     kwargs = dict(arch.space_kwargs)
-    kwargs.update(getattr(cls, "report_kwargs", {}) or {})
+    setting = getattr(cls, "report_kwargs", None) or {}
+    kwargs.update(setting(kwargs) if callable(setting) else setting)
     space = cls(**kwargs)
     input_size = tuple(getattr(space, "default_input_size", (3, 32, 32)))
-    setting = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
-    return freeze(space, arch), input_size, setting
+    described = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
+    return freeze(space, arch), input_size, described
 
 
 def hardware_figures(arch: ArchSpec, net: nn.Module, input_size: tuple[int, ...], target: str) -> dict[str, Any]:

@@ -13,18 +13,17 @@ import torch
 from tqdm.auto import tqdm
 
 from hwnas.api.archspec import ArchSpec
-from hwnas.api.choice import collect_decisions
 from hwnas.api.config import ConfigError, dump_yaml, load_yaml, to_dict
 from hwnas.data import build_search_data, make_loader
 from hwnas.losses import SearchLoss
 from hwnas.search.builders import build_cost_terms, build_selector, build_space, build_supernet, resolve_device
-from hwnas.search.checkpoint import find_resume_checkpoint, load_checkpoint, save_checkpoint
+from hwnas.search.checkpoint import find_resume_checkpoint, load_checkpoint, save_run_checkpoint
 from hwnas.search.config import SearchConfig
 from hwnas.search.loop import BilevelTrainer
 from hwnas.search.recipes import config_from_dict
 from hwnas.search.report import arch_metrics, write_report
 from hwnas.search.reproducibility import capture_rng_state, restore_rng_state, seed_everything, set_deterministic
-from hwnas.search.tb_logging import SearchLogger
+from hwnas.search.tb_logging import SearchLogger, decision_names
 
 StepCallback = Callable[[BilevelTrainer, int, int], None]
 EpochCallback = Callable[[BilevelTrainer, int], None]
@@ -51,13 +50,10 @@ def _unique_run_dir(out_dir: str, name: str) -> Path:
 
 
 def _set_epoch(loader: Any, epoch: int) -> None:
-    sampler = getattr(loader, "sampler", None)
-    if hasattr(sampler, "set_epoch"):
-        sampler.set_epoch(epoch)
-
-
-def _candidate_names(space: torch.nn.Module) -> dict[str, tuple[str, ...]]:
-    return {k: v for k, v in collect_decisions(space).items() if isinstance(v, tuple)}
+    # The loader's own set_epoch also reseeds its workers, so augmentation repeats on resume.
+    target = loader if hasattr(loader, "set_epoch") else getattr(loader, "sampler", None)
+    if hasattr(target, "set_epoch"):
+        target.set_epoch(epoch)
 
 
 def load_run_config(run_dir: Path, overrides: tuple[str, ...] = ()) -> SearchConfig:
@@ -116,11 +112,22 @@ def run_search(
         seed=cfg.seed,
         cutout=d.cutout,
     )
+    # A ragged last batch of one image breaks BatchNorm on 1x1 maps and only adds a noisy step.
     train_loader = make_loader(
-        data.train, batch_size=d.batch_size, shuffle=True, seed=cfg.seed, num_workers=d.num_workers, drop_last=False
+        data.train,
+        batch_size=d.batch_size,
+        shuffle=True,
+        seed=cfg.seed,
+        num_workers=d.num_workers,
+        drop_last=len(data.train) > d.batch_size,
     )
     valid_loader = make_loader(
-        data.valid, batch_size=d.batch_size, shuffle=True, seed=cfg.seed + 1, num_workers=d.num_workers, drop_last=False
+        data.valid,
+        batch_size=d.batch_size,
+        shuffle=True,
+        seed=cfg.seed + 1,
+        num_workers=d.num_workers,
+        drop_last=len(data.valid) > d.batch_size,
     )
 
     space = build_space(cfg, num_classes=data.num_classes, in_channels=data.in_channels)
@@ -144,11 +151,15 @@ def run_search(
         if verbose:
             print(f"resuming {out} from epoch {start_epoch} ({ckpt_path.name})", file=sys.stderr)
 
-    logger = SearchLogger(out)
-    names = _candidate_names(supernet.space)
+    # purge_step hides events an interrupted run wrote after its last checkpoint.
+    logger = SearchLogger(out, purge_step=trainer.global_step if ckpt_path is not None else None)
+    names = decision_names(supernet)
     try:
         for epoch in range(start_epoch, cfg.train.epochs):
             _set_epoch(train_loader, epoch)
+            epoch_hook = getattr(supernet, "on_epoch_start", None)  # e.g. GDAS anneals its temperature
+            if epoch_hook is not None:
+                epoch_hook(epoch, cfg.train.epochs)
             _set_epoch(valid_loader, epoch)
             bar = tqdm(
                 total=trainer.steps_per_epoch(train_loader),
@@ -167,8 +178,10 @@ def run_search(
             arch = supernet.export()
             step = trainer.global_step
             logger.scalars({k: v for k, v in stats.items() if k != "epoch"}, step)
-            logger.choice_probabilities({k: v.detach() for k, v in supernet.probabilities().items()}, names, step)
-            logger.derived_arch(arch, supernet.space, step)
+            decisions = {**supernet.probabilities(), **supernet.input_weights()}
+            images = (epoch + 1) % cfg.train.log_images_every == 0 or epoch + 1 == cfg.train.epochs
+            logger.choice_probabilities({k: v.detach() for k, v in decisions.items()}, names, step, image=images)
+            logger.derived_arch(arch, supernet.space, step, image=images)
             if verbose:
                 print(
                     f"epoch {epoch + 1}/{cfg.train.epochs}  train loss {stats.get('train/loss', float('nan')):.3f} "
@@ -178,8 +191,8 @@ def run_search(
                     file=sys.stderr,
                 )
             if (epoch + 1) % cfg.checkpoint.every_epochs == 0 or epoch + 1 == cfg.train.epochs:
-                save_checkpoint(
-                    out / "checkpoints" / "last.pt",
+                save_run_checkpoint(
+                    out / "checkpoints",
                     {
                         "model": supernet.state_dict(),
                         "trainer": trainer.state_dict(),
@@ -188,6 +201,8 @@ def run_search(
                         "config": to_dict(cfg),
                         "history_json": json.dumps(history),
                     },
+                    epoch=epoch + 1,
+                    keep_last=cfg.checkpoint.keep_last,
                 )
             if on_epoch_end is not None:
                 on_epoch_end(trainer, epoch)

@@ -19,6 +19,7 @@ TINY = [
     "train.max_steps_per_epoch=2",
     "train.eval_batches=1",
     "train.progress=false",
+    "train.log_images_every=100",
 ]
 
 
@@ -32,7 +33,13 @@ def test_quickstart_writes_run_folder(tmp_path):
     assert run == tmp_path / "quickstart"
     for f in ("config.yaml", "arch.json", "report.md", "checkpoints/last.pt"):
         assert (run / f).is_file(), f
-    assert list(run.glob("events.out.tfevents.*"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run), size_guidance={"images": 0, "scalars": 0}).Reload()
+    tags = events.Tags()
+    assert {"train/loss", "valid/acc", "lr/weights", "arch/entropy_mean", "arch/param_free_ops"} <= set(tags["scalars"])
+    assert {"arch/probabilities", "arch/derived"} <= set(tags["images"])
+    assert len(events.Scalars("train/loss")) == 2
     arch = ArchSpec.load(run / "arch.json")
     assert arch == res.arch and arch.space == "darts"
     assert arch.metrics["params"] > 0 and arch.metrics["flops"] > 0
