@@ -19,10 +19,10 @@ import argparse
 import time
 
 import torch
-from hwnas.supernets import ProxylessSupernet
 from torch import nn
 
 from hwnas.api import OPS, Choice
+from hwnas.supernets import ProxylessSupernet
 
 
 def _conv3(ci: int, co: int, s: int, **kw: object) -> nn.Module:

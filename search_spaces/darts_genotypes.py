@@ -20,9 +20,8 @@ from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hwnas.search_spaces.ops import DARTS_OPS
-
 from hwnas.api import ARCHS, ArchSpec, ArchSpecError
+from hwnas.search_spaces.ops import DARTS_OPS
 
 Genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from hwnas.search_spaces._checks import check_float, check_int, check_option
-from hwnas.search_spaces.darts_genotypes import Genotype, genotype_from_arch
-from hwnas.search_spaces.ops import FactorizedReduce, ReLUConvBN
 from torch import nn
 
 from hwnas.api import OPS, ArchSpec
+from hwnas.search_spaces._checks import check_float, check_int, check_option
+from hwnas.search_spaces.darts_genotypes import Genotype, genotype_from_arch
+from hwnas.search_spaces.ops import FactorizedReduce, ReLUConvBN
 
 STEMS = ("cifar", "imagenet")
 

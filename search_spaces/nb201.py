@@ -17,11 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from hwnas.search_spaces._checks import check_int
-from hwnas.search_spaces.ops import NB201_OPS, ReLUConvBN
 from torch import nn
 
 from hwnas.api import ArchSpec, ArchSpecError, Choice, freeze_module
+from hwnas.search_spaces._checks import check_int
+from hwnas.search_spaces.ops import NB201_OPS, ReLUConvBN
 
 #: The six edges ``(node, source)`` in the order of the benchmark's arch string.
 NB201_EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))

@@ -23,11 +23,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from hwnas.search_spaces._checks import check_float, check_int, check_option
-from hwnas.search_spaces.ops import MB_OPS, Zero
 from torch import nn
 
 from hwnas.api import ARCHS, OPS, ArchSpec, ArchSpecError, Choice, ConfigError, check_arch, freeze_module
+from hwnas.search_spaces._checks import check_float, check_int, check_option
+from hwnas.search_spaces.ops import MB_OPS, Zero
 
 VARIANTS = ("imagenet", "cifar")
 #: (width, blocks, stride of the first block) per stage, ImageNet layout.

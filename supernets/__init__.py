@@ -17,13 +17,12 @@ Example:
     torch.Size([1, 4, 8, 8])
 """
 
+from hwnas.api import SUPERNETS
 from hwnas.supernets._base import RelaxedChoice, Supernet, SupernetError, WeightedInputs
 from hwnas.supernets.darts import DartsMixedOp, DartsSupernet, PoolBN
 from hwnas.supernets.gdas import GdasSupernet, GumbelMixedOp
 from hwnas.supernets.pc_darts import PartialMixedOp, PCDartsSupernet, channel_shuffle
 from hwnas.supernets.proxyless import ProxylessMixedOp, ProxylessSupernet
-
-from hwnas.api import SUPERNETS
 
 for _name, _cls in (
     ("darts", DartsSupernet),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from hwnas.supernets._base import RelaxedChoice, Supernet, _Decisions
 from torch import nn
 
 from hwnas.api import ZERO_OPS, Choice
+from hwnas.supernets._base import RelaxedChoice, Supernet, _Decisions
 
 
 class PoolBN(nn.Module):

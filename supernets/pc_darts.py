@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from hwnas.supernets._base import RelaxedChoice, Supernet, WeightedInputs, _Decisions, _param_keys
-from hwnas.supernets.darts import build_candidates, mix
 from torch import nn
 
 from hwnas.api import Choice, InputChoice
+from hwnas.supernets._base import RelaxedChoice, Supernet, WeightedInputs, _Decisions, _param_keys
+from hwnas.supernets.darts import build_candidates, mix
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from hwnas.supernets._base import RelaxedChoice, Supernet, _Decisions
 from torch import nn
 
 from hwnas.api import ZERO_OPS, Choice
+from hwnas.supernets._base import RelaxedChoice, Supernet, _Decisions
 
 MODES = ("two", "full", "lean")
 

@@ -2,17 +2,6 @@
 
 import pytest
 import torch
-from hwnas.search_spaces import (
-    DARTS_V2,
-    GENOTYPES,
-    DartsNetwork,
-    DartsSpace,
-    arch_from_genotype,
-    canonical_genotype,
-    genotype_from_arch,
-    genotype_from_str,
-)
-from hwnas.search_spaces.darts_network import drop_path
 from torch import nn
 
 from hwnas.api import (
@@ -27,6 +16,17 @@ from hwnas.api import (
     count_params,
     freeze_module,
 )
+from hwnas.search_spaces import (
+    DARTS_V2,
+    GENOTYPES,
+    DartsNetwork,
+    DartsSpace,
+    arch_from_genotype,
+    canonical_genotype,
+    genotype_from_arch,
+    genotype_from_str,
+)
+from hwnas.search_spaces.darts_network import drop_path
 
 from ._helpers import random_arch
 

@@ -4,10 +4,10 @@ import random
 
 import pytest
 import torch
-from hwnas.search_spaces import NB201Space, arch_to_nb201_str, nb201_str_to_arch
-from hwnas.search_spaces.ops import NB201_OPS
 
 from hwnas.api import ArchSpec, ArchSpecError, count_macs, count_params
+from hwnas.search_spaces import NB201Space, arch_to_nb201_str, nb201_str_to_arch
+from hwnas.search_spaces.ops import NB201_OPS
 
 from ._helpers import nb201_table
 

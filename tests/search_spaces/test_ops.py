@@ -2,10 +2,10 @@
 
 import pytest
 import torch
-from hwnas.search_spaces.ops import DARTS_OPS, MB_OPS, NB201_OPS, FactorizedReduce, Zero
 from torch import nn
 
 from hwnas.api import OPS, Choice, RegistryError, count_params
+from hwnas.search_spaces.ops import DARTS_OPS, MB_OPS, NB201_OPS, FactorizedReduce, Zero
 
 OURS = sorted({*DARTS_OPS, *NB201_OPS, *MB_OPS, "zero", "ir_k3_e1", "ir_k5_e1", "ir_k7_e1"})
 

@@ -4,11 +4,11 @@ import random
 
 import pytest
 import torch
-from hwnas.search_spaces import ProxylessSpace, build_timm_model, to_timm_arch_def
-from hwnas.search_spaces.ops import MB_OPS
 from torch import nn
 
 from hwnas.api import ARCHS, ArchSpec, collect_decisions, count_macs, count_params
+from hwnas.search_spaces import ProxylessSpace, build_timm_model, to_timm_arch_def
+from hwnas.search_spaces.ops import MB_OPS
 
 from ._helpers import random_arch
 

@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from hwnas.supernets import DartsSupernet, PCDartsSupernet, channel_shuffle
 from torch import nn
 
 from hwnas.api import Choice, InputChoice
+from hwnas.supernets import DartsSupernet, PCDartsSupernet, channel_shuffle
 from tests.supernets._toy_spaces import ToyCellSpace, ToyLayerSpace, pool
 
 

@@ -6,10 +6,10 @@ import math
 
 import pytest
 import torch
-from hwnas.supernets import ProxylessSupernet
 from torch import nn
 
 from hwnas.api import Choice
+from hwnas.supernets import ProxylessSupernet
 from tests.supernets._toy_spaces import ChainSpace, ToyLayerSpace
 
 

@@ -8,10 +8,10 @@ import io
 import pytest
 import torch
 import torch.nn.functional as F
-from hwnas.supernets import RelaxedChoice, SupernetError
 from torch import nn
 
 from hwnas.api import SUPERNETS, ArchSpec, Choice, InputChoice, SupernetLike, freeze_module
+from hwnas.supernets import RelaxedChoice, SupernetError
 from tests.supernets._toy_spaces import TOY_SPACES, ToyCellSpace, ToyLayerSpace
 
 STRATEGIES = SUPERNETS.names()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from hwnas.supernets import DartsSupernet, PCDartsSupernet
 from torch import nn
 from torch.func import functional_call
 
 from hwnas.api import Choice, InputChoice
 from hwnas.search.unrolled import unrolled_arch_backward
+from hwnas.supernets import DartsSupernet, PCDartsSupernet
 
 
 def _mlp(ci: int, co: int, s: int) -> nn.Module:
