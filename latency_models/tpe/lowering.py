@@ -52,12 +52,13 @@ def conv_out_size(size: int, kernel: int, stride: int, padding: int = 0, dilatio
 
 
 def _used_extent(size: int, out: int, kernel: int, stride: int) -> int:
-    # Input rows touched by ``out`` windows of ``kernel`` at ``stride`` (clipped to the input).
+    # Input rows touched by ``out`` windows of ``kernel`` at ``stride``, clipped to the input (SCALE-Sim's
+    # ceil-mode output can place the last window partly or wholly outside it).
     if out <= 0:
         return 0
     if stride <= kernel:
         return min(size, (out - 1) * stride + kernel)
-    return min(size, out * kernel)
+    return sum(max(0, min(kernel, size - o * stride)) for o in range(out))
 
 
 def conv_gemm(*, h: int, w: int, kh: int, kw: int, c_in: int, c_out: int, stride: tuple[int, int] = (1, 1),

@@ -41,6 +41,9 @@ def test_unique_ifmap_counts_touched_pixels() -> None:
     # stride 3 > kernel 2: the pixels between windows are never read
     g = conv_gemm(h=11, w=11, kh=2, kw=2, c_in=3, c_out=5, stride=(3, 3), scalesim=True)
     assert g.m == 16 and g.unique_ifmap == 8 * 8 * 3
+    # SCALE-Sim's ceil-mode output puts the last window wholly outside: rows 20..21 of a 20-row input
+    g = conv_gemm(h=20, w=10, kh=2, kw=2, c_in=1, c_out=4, stride=(4, 4), scalesim=True)
+    assert g.m == 6 * 3 and g.unique_ifmap == 10 * 6
 
 
 def test_bad_conv_raises_user_error() -> None:
