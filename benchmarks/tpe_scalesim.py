@@ -2,7 +2,8 @@
 
     python benchmarks/tpe_scalesim.py [--scalesim-python PY] [--arrays 32x32,16x16] [--dataflows os,ws,is]
 
-SCALE-Sim (``pip install scalesim``; 3.0.0 needs numpy < 2.3) runs in a subprocess of ``--scalesim-python``
+SCALE-Sim (``pip install scalesim``; 3.0.0 needs numpy < 2.3, e.g. ``python -m venv /tmp/ssvenv &&
+/tmp/ssvenv/bin/pip install scalesim "numpy<2.3"``) runs in a subprocess of ``--scalesim-python``
 (default: this interpreter), one topology per layer so each layer is timed alone (config parsing included:
 a few ms of its seconds). hwnas evaluates the same layer with ``SystolicArray(..., scalesim_compat=True)``,
 timed as the median of many calls. Prints one line per (layer, array, dataflow) and a summary.

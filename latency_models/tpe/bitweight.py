@@ -13,6 +13,10 @@ change the cell counts, the critical path (hence the clock) and, for the tempora
 - ``opt3_temporal``: a temporal bit-weight loop: one non-zero Booth digit per cycle (sparse encoding skips
   zero digits), so cycles per MAC follow the operand statistics and the PE keeps one selector row.
 - ``opt4_column_encoder``: the sparse encoder of ``opt3`` is shared by a column of PEs instead of one per PE.
+
+``opt3`` pays off where operands have many zero digits and few operands advance in lock step (the
+bit-serial column engine, whose columns run independently); on a lock-stepped systolic array the slowest
+of a row's operands sets the pace, so there it mostly trades throughput for area.
 """
 
 from __future__ import annotations

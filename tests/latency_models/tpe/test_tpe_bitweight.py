@@ -77,6 +77,13 @@ def test_precision_orders_energy_and_area() -> None:
     assert [c.pe_area_um2 for c in costs] == sorted(c.pe_area_um2 for c in costs)
 
 
+def test_accumulator_width_costs_energy_and_area() -> None:
+    narrow = SystolicArray(8, 8, "os", precision=Precision.named("int8", acc_bits=24)).cost
+    wide = SystolicArray(8, 8, "os", precision=Precision.named("int8", acc_bits=40)).cost
+    assert wide.energy_per_mac_pj > narrow.energy_per_mac_pj and wide.pe_area_um2 > narrow.pe_area_um2
+    assert wide.acc_reg_bits == 40
+
+
 def test_zero_digits_lower_parallel_mac_energy() -> None:
     dense = SystolicArray(8, 8, "ws").cost.energy_per_mac_pj
     sparse_cfg = BitWeightConfig(stats=DigitStats.from_distribution("normal", bits=8, zero_frac=0.5))
