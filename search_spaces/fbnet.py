@@ -28,10 +28,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from hwnas.search_spaces._checks import check_float, check_int, check_option
 from torch import nn
 
-from hwnas.api import SPACES, ArchSpec, ArchSpecError, Choice, freeze_module
+from hwnas.api import SPACES, ArchSpec, ArchSpecError, Choice, RegistryError, freeze_module
+from hwnas.search_spaces._checks import check_float, check_int, check_option
 
 #: The nine candidates, in HW-NAS-Bench's index order (its ``op_idx_list`` indexes this tuple).
 FBNET_OPS: tuple[str, ...] = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
@@ -238,7 +238,10 @@ def arch_to_fbnet_str(arch: ArchSpec) -> str:
     return "-".join(ops)
 
 
-SPACES.register("fbnet", FBNetSpace)
+try:
+    SPACES.register("fbnet", FBNetSpace)
+except RegistryError:  # this file imported a second time under another module name (e.g. by path): keep the first
+    pass
 
 __all__ = [
     "FBNET_LABELS", "FBNET_OPS", "FBNetBlock", "FBNetSkip", "FBNetSpace", "arch_to_fbnet_str", "fbnet_ops_to_arch",

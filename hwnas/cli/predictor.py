@@ -1,0 +1,142 @@
+"""``hwnas predictor``: fit a latency predictor to a few measurements of a device, and predict with it.
+
+Examples:
+    hwnas predictor fit --space nb201 --train TRAIN.csv --exclude-device pixel3 --out p.pt
+    hwnas predictor predict p.pt --archs ARCHS.csv --out PRED.csv
+    hwnas predictor devices --space fbnet
+
+``TRAIN.csv`` has columns ``arch,latency_ms`` (NB201 arch strings, or FBNet op lists joined by ``-``);
+``ARCHS.csv`` a column ``arch``; ``PRED.csv`` gets ``arch,latency_ms``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from hwnas.api import UserError
+
+SPACES = ("nb201", "fbnet")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("predictor", help="fit / apply learned latency predictors (NB201, FBNet)",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="predictor_cmd", metavar="ACTION")
+    sub.required = True
+    f = sub.add_parser("fit", help="adapt the shipped predictor to a device from a few (arch, latency_ms) rows")
+    f.add_argument("--space", required=True, choices=SPACES)
+    f.add_argument("--train", required=True, type=Path, help="CSV with columns arch,latency_ms")
+    f.add_argument("--exclude-device", default=None, metavar="NAME",
+                   help="a shipped device whose data must not be used (the target of TRAIN.csv)")
+    f.add_argument("--pretrained", default=None, metavar="PATH",
+                   help="start from this predictor instead of the shipped one")
+    f.add_argument("--out", required=True, type=Path, help="where to write the predictor (.pt)")
+    q = sub.add_parser("predict", help="predict latency_ms for the archs of a CSV")
+    q.add_argument("predictor", help="a predictor file, or a shipped name (nb201:DEVICE, fbnet:DEVICE)")
+    q.add_argument("--archs", required=True, type=Path, help="CSV with a column arch")
+    q.add_argument("--out", required=True, type=Path, help="CSV to write (columns arch,latency_ms)")
+    d = sub.add_parser("devices", help="list the devices a shipped predictor was pretrained on")
+    d.add_argument("--space", required=True, choices=SPACES)
+    return p
+
+
+def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        with path.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            missing = [c for c in columns if c not in header]
+            if missing:
+                raise UserError(f"{path}: missing column(s) {', '.join(missing)}; need {','.join(columns)} "
+                                f"(found: {','.join(header) or 'nothing'})")
+            rows = [{(k or "").strip(): (v or "").strip() for k, v in r.items()} for r in reader]
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise UserError(f"{path}: not a readable CSV file ({e})") from None
+    if not rows:
+        raise UserError(f"{path}: no data rows")
+    return rows
+
+
+def _latencies(path: Path, rows: list[dict[str, str]]) -> list[float]:
+    out = []
+    for i, r in enumerate(rows, start=2):
+        try:
+            v = float(r["latency_ms"])
+        except ValueError:
+            raise UserError(f"{path}:{i}: latency_ms {r['latency_ms']!r} is not a number") from None
+        if not math.isfinite(v) or v <= 0:
+            raise UserError(f"{path}:{i}: latency_ms must be a positive number, got {r['latency_ms']!r}")
+        out.append(v)
+    return out
+
+
+def _parse_archs(schema, path: Path, rows: list[dict[str, str]]) -> list:
+    from hwnas.latency_models.predictor_schema import PredictorError
+
+    archs = []
+    for i, r in enumerate(rows, start=2):
+        try:
+            archs.append(schema.parse(r["arch"]))
+        except PredictorError as e:
+            raise UserError(f"{path}:{i}: {e}") from None
+    return archs
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from hwnas.latency_models.predictor import LatencyPredictor, fit_predictor
+    from hwnas.latency_models.predictor_schema import get_schema
+
+    t0 = time.perf_counter()
+    schema = get_schema(args.space)
+    rows = _read_csv(args.train, ("arch", "latency_ms"))
+    archs = _parse_archs(schema, args.train, rows)
+    lats = _latencies(args.train, rows)
+    pretrained = LatencyPredictor.load(args.pretrained) if args.pretrained else "shipped"
+    pred = fit_predictor(schema, list(zip(archs, lats)), exclude_device=args.exclude_device, pretrained=pretrained)
+    pred.save(args.out)
+    print(f"fitted a {args.space} predictor for {pred.target!r} on {len(lats)} samples "
+          f"(pretrained on {len(pred.devices)} devices) in {time.perf_counter() - t0:.1f}s -> {args.out}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from hwnas.latency_models.predictor import LatencyPredictor
+
+    pred = LatencyPredictor.load(args.predictor)
+    if pred.target is None:
+        raise UserError(f"predictor {args.predictor!r} has no target device: fit it first, or name one "
+                        f"(e.g. {pred.schema.space}:{pred.devices[0]})")
+    rows = _read_csv(args.archs, ("arch",))
+    archs = _parse_archs(pred.schema, args.archs, rows)
+    with torch.no_grad():
+        ms = pred.predict(archs).tolist()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    with tmp.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["arch", "latency_ms"])
+        for r, v in zip(rows, ms):
+            w.writerow([r["arch"], f"{v:.6g}"])
+    os.replace(tmp, args.out)
+    print(f"predicted {len(ms)} latencies on {pred.target!r} -> {args.out}")
+    return 0
+
+
+def _devices(args: argparse.Namespace) -> int:
+    from hwnas.latency_models.predictor import LatencyPredictor
+
+    print("\n".join(LatencyPredictor.load(args.space).devices))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"fit": _fit, "predict": _predict, "devices": _devices}[args.predictor_cmd](args)

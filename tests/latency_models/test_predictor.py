@@ -1,0 +1,191 @@
+"""Learned latency predictors: encodings, differentiability, adaptation, persistence, shipped predictors."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from hwnas.api import ArchSpec, UserError
+from hwnas.latency_models.predictor import LatencyPredictor, fit_predictor, pretrain, train_direct
+from hwnas.latency_models.predictor_additive import AdditivePredictor
+from hwnas.latency_models.predictor_data import LatencyTable
+from hwnas.latency_models.predictor_schema import FBNET_OPS, NB201_OPS, PredictorError, get_schema
+
+NB201_STR = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+
+
+def _random_strings(space: str, n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    if space == "fbnet":
+        return ["-".join(rng.choice(FBNET_OPS) for _ in range(22)) for _ in range(n)]
+    out = []
+    for _ in range(n):
+        ops = [rng.choice(NB201_OPS) for _ in range(6)]
+        out.append(f"|{ops[0]}~0|+|{ops[1]}~0|{ops[2]}~1|+|{ops[3]}~0|{ops[4]}~1|{ops[5]}~2|")
+    return out
+
+
+def _one_hot_probs(schema, arch: ArchSpec) -> dict[str, torch.Tensor]:
+    return {lb: torch.tensor([1.0 if c == arch.choices[lb] else 0.0 for c in cands])
+            for lb, cands in zip(schema.labels, schema.candidates)}
+
+
+@pytest.mark.parametrize("space", ["nb201", "fbnet"])
+def test_one_hot_and_soft_encodings_agree(space):
+    schema = get_schema(space)
+    archs = [schema.parse(s) for s in _random_strings(space, 3, 0)]
+    pred = LatencyPredictor.load(f"{space}:pixel3")
+    for arch in archs:
+        probs = _one_hot_probs(schema, arch)
+        assert torch.equal(schema.encode([arch]), schema.encode(probs))
+        assert schema.format(arch) == schema.format(schema.parse(schema.format(arch)))
+        torch.testing.assert_close(pred.predict([arch]), pred.predict(probs))
+        # the same through the gradient path (no one-hot shortcut)
+        soft = {k: v.clone().requires_grad_(True) for k, v in probs.items()}
+        torch.testing.assert_close(pred.predict(soft), pred.predict([arch]), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("space", ["nb201", "fbnet"])
+def test_prediction_is_differentiable_in_probabilities(space):
+    schema = get_schema(space)
+    pred = LatencyPredictor.load(f"{space}:raspi4")
+    alpha = {lb: torch.randn(len(c), requires_grad=True) for lb, c in zip(schema.labels, schema.candidates)}
+    probs = {lb: a.softmax(-1) for lb, a in alpha.items()}
+    ms = pred.predict(probs)
+    assert ms.shape == (1,) and float(ms.detach()) > 0
+    ms.sum().backward()
+    grads = torch.cat([a.grad for a in alpha.values()])
+    assert torch.isfinite(grads).all() and grads.abs().sum() > 0
+    # batched probabilities
+    batch = {lb: torch.softmax(torch.randn(4, len(c)), -1) for lb, c in zip(schema.labels, schema.candidates)}
+    assert pred.predict(batch).shape == (4,)
+
+
+def test_table_trunk_is_the_expectation_of_log_latency():
+    """At uniform probabilities the NB201 table trunk gives the mean log latency over all 15,625 cells."""
+    pred = LatencyPredictor.load("nb201")
+    schema = pred.schema
+    uniform = {lb: torch.full((5,), 0.2, requires_grad=True) for lb in schema.labels}
+    d = pred.devices.index("eyeriss")
+    got = pred.trunk(schema.encode(uniform))[0, d]
+    torch.testing.assert_close(got, pred.trunk.log_ms[d].mean(), rtol=1e-5, atol=1e-5)
+
+
+def test_skip_connect_is_faster_than_conv_on_every_device():
+    pred = LatencyPredictor.load("nb201")
+    conv = NB201_STR.replace("skip_connect", "nor_conv_3x3").replace("avg_pool_3x3", "nor_conv_3x3")
+    skip = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
+    for dev in pred.devices:
+        assert pred.predict([conv], device=dev) > pred.predict([skip], device=dev), dev
+
+
+def test_adapt_recovers_a_scaled_device():
+    """A new device that is 1.7x raspi4: 20 samples give near-exact ranking and scale."""
+    base = LatencyPredictor.load("fbnet")
+    strings = _random_strings("fbnet", 220, 1)
+    with torch.no_grad():
+        truth = 1.7 * base.predict(strings, device="raspi4")
+    pred = base.without_device("raspi4").adapt(strings[:20], truth[:20], name="raspi4x")
+    with torch.no_grad():
+        got = pred.predict(strings[20:])
+    rel = (got / truth[20:] - 1).abs()
+    assert float(rel.median()) < 0.05
+    r = np.corrcoef(np.argsort(np.argsort(got.numpy())), np.argsort(np.argsort(truth[20:].numpy())))[0, 1]
+    assert r > 0.95
+    assert pred.target == "raspi4x"
+
+
+def test_without_device_forgets_only_that_device():
+    pred = LatencyPredictor.load("fbnet")
+    fewer = pred.without_device("lat_ms_pixel2")
+    assert "pixel2" not in fewer.devices and len(fewer.devices) == len(pred.devices) - 1
+    s = _random_strings("fbnet", 5, 2)
+    torch.testing.assert_close(fewer.predict(s, device="pixel3"), pred.predict(s, device="pixel3"))
+    with pytest.raises(PredictorError, match="unknown device 'pixel2'"):
+        fewer.predict(s, device="pixel2")
+
+
+def test_save_load_round_trip(tmp_path):
+    pred = LatencyPredictor.load("fbnet").adapt(_random_strings("fbnet", 8, 4), np.linspace(5, 9, 8), name="x")
+    path = pred.save(tmp_path / "p.pt")
+    raw = torch.load(path, weights_only=True)
+    assert raw["format"] == "hwnas.predictor/1" and raw["target"] == "x"
+    again = LatencyPredictor.load(path)
+    s = _random_strings("fbnet", 6, 5)
+    torch.testing.assert_close(again.predict(s), pred.predict(s))
+    assert again.target == "x" and again.devices == pred.devices
+
+
+def test_bad_inputs_raise_user_errors(tmp_path):
+    pred = LatencyPredictor.load("nb201")
+    with pytest.raises(UserError, match="bad NB201 arch string"):
+        pred.schema.encode(["|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
+    with pytest.raises(UserError, match="no target device"):
+        pred.predict([NB201_STR])
+    with pytest.raises(UserError, match="must be finite and > 0"):
+        pred.adapt([NB201_STR], [0.0])
+    with pytest.raises(UserError, match="1 architectures but 2 latencies"):
+        pred.adapt([NB201_STR], [1.0, 2.0])
+    with pytest.raises(UserError, match="need 22 ops"):
+        get_schema("fbnet").parse("k3_e1-skip")
+    with pytest.raises(UserError, match="probabilities of '1<-0' must have 5 entries"):
+        pred.schema.encode({lb: torch.ones(4) for lb in pred.schema.labels})
+    with pytest.raises(UserError, match="does not exist"):
+        LatencyPredictor.load(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a predictor")
+    with pytest.raises(UserError, match="not a predictor file"):
+        LatencyPredictor.load(tmp_path / "junk.pt")
+
+
+def test_additive_baseline_fits_additive_data():
+    schema = get_schema("fbnet")
+    rng = np.random.default_rng(0)
+    cost = rng.uniform(0.1, 2.0, schema.dim)
+    strings = _random_strings("fbnet", 300, 6)
+    y = schema.encode(strings).double().numpy() @ cost + 3.0
+    a = AdditivePredictor("fbnet").fit(strings, y)
+    np.testing.assert_allclose(a.predict(strings).numpy(), y, rtol=1e-6)
+
+
+def test_pretrain_mlp_and_train_direct_on_a_user_table():
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, 9, (200, 22))
+    schema = get_schema("fbnet")
+    lat = np.stack([1 + index.sum(1) * s for s in (0.1, 0.2, 0.3)], 1).astype(float)
+    table = LatencyTable("fbnet", index, ["a", "b", "c"], lat)
+    pred = pretrain(schema, table, trunk="mlp", steps=150, hidden=32)
+    assert pred.devices == ["a", "b", "c"] and pred.meta["trunk"] == "mlp"
+    with pytest.raises(PredictorError, match="cannot forget"):
+        pred.without_device("a")
+    strings = ["-".join(FBNET_OPS[i] for i in row) for row in index[:50]]
+    direct = train_direct("fbnet", strings, lat[:50, 0], trunk="additive")
+    assert direct.target == "target"
+    got = direct.predict(strings).detach().numpy()
+    assert np.corrcoef(got, lat[:50, 0])[0, 1] > 0.95
+
+
+def _shared_rows(shared_data, space):
+    key = "arch_str" if space == "nb201" else "ops"
+    with gzip.open(shared_data / f"{space}_hw.csv.gz", "rt") as f:
+        return [(r[key], r) for r in csv.DictReader(f)]
+
+
+@pytest.mark.parametrize(("space", "device", "floor"), [("nb201", "titanx_32", 0.9), ("fbnet", "pixel3", 0.85)])
+def test_shipped_predictor_ranks_a_held_out_device(shared_data, space, device, floor):
+    rows = _shared_rows(shared_data, space)
+    rng = random.Random(0)
+    picked = rng.sample(rows, 220)
+    train = [(a, float(r[f"lat_ms_{device}"])) for a, r in picked[:20]]
+    pred = fit_predictor(space, train, exclude_device=device)
+    assert device not in pred.devices
+    test = picked[20:]
+    with torch.no_grad():
+        got = pred.predict([a for a, _ in test]).numpy()
+    truth = np.array([float(r[f"lat_ms_{device}"]) for _, r in test])
+    rho = np.corrcoef(np.argsort(np.argsort(got)), np.argsort(np.argsort(truth)))[0, 1]
+    assert rho > floor, rho

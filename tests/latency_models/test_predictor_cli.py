@@ -1,0 +1,86 @@
+"""``hwnas predictor fit`` / ``predict``: a round trip on small CSVs, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import csv
+import random
+
+import pytest
+import torch
+
+from hwnas.cli import main
+from hwnas.latency_models.predictor import LatencyPredictor
+from hwnas.latency_models.predictor_schema import FBNET_OPS, NB201_OPS
+
+
+def _nb201(rng):
+    o = [rng.choice(NB201_OPS) for _ in range(6)]
+    return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+
+
+def _fbnet(rng):
+    return "-".join(rng.choice(FBNET_OPS) for _ in range(22))
+
+
+def _write(path, header, rows):
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize(("space", "gen", "device"), [("nb201", _nb201, "pixel3"), ("fbnet", _fbnet, "raspi4")])
+def test_fit_predict_round_trip(tmp_path, capsys, space, gen, device):
+    rng = random.Random(0)
+    archs = [gen(rng) for _ in range(30)]
+    # The "new device" is 2x the shipped one, so the adapted predictor must reproduce it closely.
+    ref = LatencyPredictor.load(f"{space}:{device}")
+    with torch.no_grad():
+        truth = (2.0 * ref.predict(archs)).tolist()
+    train = _write(tmp_path / "train.csv", ["arch", "latency_ms"], list(zip(archs[:20], truth[:20])))
+    query = _write(tmp_path / "archs.csv", ["arch"], [[a] for a in archs[20:]])
+    out_p, out_csv = tmp_path / "p.pt", tmp_path / "pred.csv"
+    assert main(["predictor", "fit", "--space", space, "--train", str(train), "--exclude-device", device,
+                 "--out", str(out_p)]) == 0
+    assert main(["predictor", "predict", str(out_p), "--archs", str(query), "--out", str(out_csv)]) == 0
+    with out_csv.open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["arch"] for r in rows] == archs[20:]
+    got = [float(r["latency_ms"]) for r in rows]
+    errs = sorted(abs(g / t - 1) for g, t in zip(got, truth[20:]))
+    assert errs[len(errs) // 2] < 0.1, errs
+    assert device not in LatencyPredictor.load(out_p).devices
+    assert "fitted" in capsys.readouterr().out
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    good = _write(tmp_path / "t.csv", ["arch", "latency_ms"], [[_nb201(random.Random(1)), "3.0"]])
+    cases = [
+        (["predictor", "fit", "--space", "nb201", "--train", str(tmp_path / "none.csv"), "--out", "x.pt"],
+         "no such file"),
+        (["predictor", "fit", "--space", "nb201", "--train", str(_write(tmp_path / "a.csv", ["arch"], [["x"]])),
+          "--out", "x.pt"], "missing column(s) latency_ms"),
+        (["predictor", "fit", "--space", "nb201", "--train",
+          str(_write(tmp_path / "b.csv", ["arch", "latency_ms"], [["|bad|", "1"]])), "--out", "x.pt"],
+         "b.csv:2: bad NB201 arch string"),
+        (["predictor", "fit", "--space", "nb201", "--train",
+          str(_write(tmp_path / "c.csv", ["arch", "latency_ms"], [[_nb201(random.Random(2)), "fast"]])),
+          "--out", "x.pt"], "c.csv:2: latency_ms 'fast' is not a number"),
+        (["predictor", "fit", "--space", "nb201", "--train", str(good), "--exclude-device", "pixel9",
+          "--out", "x.pt"], "unknown device 'pixel9'"),
+        (["predictor", "predict", "nb201", "--archs", str(good), "--out", str(tmp_path / "o.csv")],
+         "has no target device"),
+        (["predictor", "predict", str(tmp_path / "nope.pt"), "--archs", str(good), "--out", "o.csv"],
+         "does not exist"),
+    ]
+    for argv, msg in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert msg in err and "\n" not in err and "Traceback" not in err, err
+
+
+def test_devices_lists_the_shipped_devices(capsys):
+    assert main(["predictor", "devices", "--space", "fbnet"]) == 0
+    out = capsys.readouterr().out.split()
+    assert "raspi4" in out and "titan_rtx_64" in out and len(out) == 27
