@@ -38,3 +38,4 @@ __all__ = [
     "ProxylessSpace", "arch_from_genotype", "arch_to_nb201_str", "build_timm_model", "canonical_genotype",
     "genotype_from_arch", "genotype_from_str", "nb201_str_to_arch", "ops", "to_timm_arch_def",
 ]
+from hwnas.search_spaces import fbnet  # noqa: E402, F401 - registers the "fbnet" space
