@@ -51,7 +51,9 @@ def tpe_from_name(name: str, **kwargs: Any) -> Engine:
         >>> tpe_from_name("cube-8x8x16-fp16-opt1").bitweight.opt1_carry_save
         True
     """
-    tokens = [t for t in name.strip().lower().split("-") if t]
+    text = name.strip().lower()
+    text = text[4:] if text.startswith("tpe:") else text  # the target form "tpe:<name>" is accepted too
+    tokens = [t for t in text.split("-") if t]
     if len(tokens) < 2:
         raise _fail(name, "too short")
     kind = tokens[0]

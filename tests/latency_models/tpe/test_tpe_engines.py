@@ -101,6 +101,7 @@ def test_target_names() -> None:
     assert isinstance(e, Cube3D) and e.bitweight.options == ("opt1_carry_save", "opt2_shared_encoding")
     assert e.sram_kb == (32.0, 32.0, 16.0) and e.freq_base_mhz == 500.0
     assert tpe_from_name("systolic-8x8-os-scalesim").scalesim_compat
+    assert tpe_from_name("tpe:matrix-4x4-int4").name == "matrix-4x4-int4"
     for bad, msg in [("gpu-8x8", "unknown kind"), ("systolic-8", "2 dimensions"), ("cube-8x8x8-ws", "only applies"),
                      ("tree-8x8-int8-turbo", "unknown token")]:
         with pytest.raises(UserError, match=msg):
