@@ -14,7 +14,9 @@ and the operand matrix is folded ``ceil(rows / R) * ceil(cols / C)`` times; fold
 (outputs drain before the next fold starts). With ``scalesim_compat=True`` the model reproduces SCALE-Sim
 3.0's reports exactly: its output-size formula ``ceil((H - R + S) / S)``, its "total cycles" (the last
 demand row's index, i.e. one less than the rows), its per-fold averages summed in its order, and its SRAM
-counters (including the extra ``R + C`` writes it books per output-stationary fold).
+counters (including the extra ``R + C`` writes it books per output-stationary fold). That is SCALE-Sim's
+default ``InterfaceBandwidth: CALC`` mode, which never stalls; in ``USER`` mode SCALE-Sim adds DRAM stall
+cycles from its buffer simulation, and this model's cycles equal its "Total Cycles" minus "Stall Cycles".
 """
 
 from __future__ import annotations
