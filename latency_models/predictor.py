@@ -419,7 +419,7 @@ def fit_predictor(space: SpaceSchema | str | nn.Module, train_pairs: Sequence[tu
         return train_direct(schema, archs, lats)
     if pred.schema.space != schema.space:
         raise PredictorError(f"pretrained predictor is for space {pred.schema.space!r}, not {schema.space!r}")
-    if exclude_device is not None:
+    if exclude_device is not None and _strip(exclude_device) not in pred.meta.get("unused_devices", ()):
         pred = pred.without_device(exclude_device)
     name = _strip(exclude_device) if exclude_device is not None else "target"
     return pred.adapt(archs, lats, name=name, **adapt_kwargs)

@@ -189,3 +189,9 @@ def test_shipped_predictor_ranks_a_held_out_device(shared_data, space, device, f
     truth = np.array([float(r[f"lat_ms_{device}"]) for _, r in test])
     rho = np.corrcoef(np.argsort(np.argsort(got)), np.argsort(np.argsort(truth)))[0, 1]
     assert rho > floor, rho
+
+
+def test_excluding_a_device_the_predictor_never_used_is_allowed():
+    pairs = list(zip(_random_strings("nb201", 6, 7), [3.0, 4.0, 5.0, 6.0, 7.0, 8.0]))
+    pred = fit_predictor("nb201", pairs, exclude_device="nnmeter_cpu")
+    assert pred.target == "nnmeter_cpu" and len(pred.devices) == 27

@@ -1,0 +1,107 @@
+"""Leave-one-device-out benchmark of the learned latency predictors against the additive baseline.
+
+For each device of the shared table (``../shared/data/<space>_hw.csv.gz``) and each seed: draw 20
+architectures, give the predictor only their latencies on that device (pretraining knowledge of the
+device is removed first: ``without_device``), and score the predictions on all other architectures
+of the table: Spearman's rank correlation and the share within ±10% of the measured latency. The
+baseline is a per-decision additive model (minimum-norm least squares in ms) fitted on the same
+20 samples.
+
+Run:
+    python benchmarks/predictor_loo.py --space nb201 --seeds 3
+    python benchmarks/predictor_loo.py --space fbnet --seeds 3 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hwnas.latency_models.predictor import LatencyPredictor, pretrain
+from hwnas.latency_models.predictor_additive import AdditivePredictor
+from hwnas.latency_models.predictor_data import full_devices, read_shared_table
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+def rank(x: np.ndarray) -> np.ndarray:
+    """Ranks with ties averaged (phones report whole ms, so ties are common)."""
+    _, inv, counts = np.unique(x, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - counts + ends - 1) / 2.0)[inv]
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(rank(a), rank(b))[0, 1])
+
+
+def within(pred: np.ndarray, truth: np.ndarray, tol: float = 0.10) -> float:
+    return float(np.mean(np.abs(pred - truth) <= tol * truth))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="leave-one-device-out predictor benchmark")
+    ap.add_argument("--space", choices=["nb201", "fbnet"], required=True)
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--shots", type=int, default=20)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--devices", nargs="*", help="default: every device measured on all archs")
+    ap.add_argument("--rebuild", action="store_true", help="pretrain from --data instead of the shipped predictor")
+    ap.add_argument("--json", type=Path, help="write per-device results here")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+
+    table = read_shared_table(args.space, args.data, include_partial=False)
+    base = pretrain(args.space, table) if args.rebuild else LatencyPredictor.load(args.space)
+    schema = base.schema
+    x = table.encode(schema)
+    devices = args.devices or full_devices(table)
+    n = len(x)
+    results = []
+    print(f"{args.space}: {n} archs, {len(devices)} target devices, {args.shots} shots, {args.seeds} seeds")
+    print(f"{'device':16s} {'rho':>6s} {'±10%':>6s} | {'add rho':>7s} {'add ±10%':>8s} | fit ms")
+    for dev in devices:
+        y = table.column(dev)
+        rows = []
+        for seed in range(args.seeds):
+            rng = np.random.default_rng(seed)
+            idx = rng.choice(n, args.shots, replace=False)
+            rest = np.setdiff1d(np.arange(n), idx)
+            t0 = time.perf_counter()
+            pred = base.without_device(dev)
+            # adapt() takes ArchSpecs or strings; encodings of the table's archs are passed via the schema.
+            archs = [schema.parse(schema.format(_arch(schema, table.index[i]))) for i in idx]
+            pred.adapt(archs, y[idx], name=dev)
+            fit_ms = (time.perf_counter() - t0) * 1e3
+            with torch.no_grad():
+                p = torch.exp(pred(x[rest])).numpy()
+                add = AdditivePredictor(schema).fit(archs, y[idx])
+                pa = (add.coef[0] + x[rest].double() @ add.coef[1:]).numpy()
+            rows.append((spearman(p, y[rest]), within(p, y[rest]), spearman(pa, y[rest]), within(pa, y[rest]),
+                         fit_ms))
+        r = np.mean(rows, 0)
+        results.append({"device": dev, "spearman": r[0], "within10": r[1], "additive_spearman": r[2],
+                        "additive_within10": r[3], "fit_ms": r[4]})
+        print(f"{dev:16s} {r[0]:6.3f} {r[1]:6.3f} | {r[2]:7.3f} {r[3]:8.3f} | {r[4]:6.0f}", flush=True)
+    m = {k: float(np.mean([d[k] for d in results])) for k in results[0] if k != "device"}
+    print(f"{'MEAN':16s} {m['spearman']:6.3f} {m['within10']:6.3f} | {m['additive_spearman']:7.3f} "
+          f"{m['additive_within10']:8.3f} | {m['fit_ms']:6.0f}")
+    if args.json:
+        args.json.write_text(json.dumps({"space": args.space, "shots": args.shots, "seeds": args.seeds,
+                                         "mean": m, "devices": results}, indent=2))
+    return 0
+
+
+def _arch(schema, row):
+    from hwnas.api import ArchSpec
+
+    return ArchSpec(schema.space, {lb: c[int(i)] for lb, c, i in zip(schema.labels, schema.candidates, row)})
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
