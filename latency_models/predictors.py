@@ -6,6 +6,8 @@
 - :func:`pretrain` / :func:`train_direct` — train one for any space from a multi-device table or from pairs.
 - :class:`AdditivePredictor` — the per-decision additive baseline.
 - :class:`SpaceSchema`, :func:`get_schema` — encodings of ArchSpecs and of probabilities.
+- :data:`TARGETS` / :class:`PredictorCost` — the ``nb201:DEVICE``, ``fbnet:DEVICE`` and ``predictor:PATH``
+  hardware targets of the search loss (registered in ``COST_MODELS`` when this module is imported).
 
 Example:
     >>> import torch
@@ -19,10 +21,11 @@ Example:
 
 from hwnas.latency_models.predictor import LatencyPredictor, fit_predictor, pretrain, train_direct
 from hwnas.latency_models.predictor_additive import AdditivePredictor
+from hwnas.latency_models.predictor_cost import TARGETS, PredictorCost
 from hwnas.latency_models.predictor_data import LatencyTable, read_shared_table
 from hwnas.latency_models.predictor_schema import PredictorError, SpaceSchema, get_schema
 
 __all__ = [
-    "AdditivePredictor", "LatencyPredictor", "LatencyTable", "PredictorError", "SpaceSchema", "fit_predictor",
-    "get_schema", "pretrain", "read_shared_table", "train_direct",
+    "TARGETS", "AdditivePredictor", "LatencyPredictor", "LatencyTable", "PredictorCost", "PredictorError",
+    "SpaceSchema", "fit_predictor", "get_schema", "pretrain", "read_shared_table", "train_direct",
 ]

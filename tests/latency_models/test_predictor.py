@@ -195,3 +195,22 @@ def test_excluding_a_device_the_predictor_never_used_is_allowed():
     pairs = list(zip(_random_strings("nb201", 6, 7), [3.0, 4.0, 5.0, 6.0, 7.0, 8.0]))
     pred = fit_predictor("nb201", pairs, exclude_device="nnmeter_cpu")
     assert pred.target == "nnmeter_cpu" and len(pred.devices) == 27
+
+
+def test_predictor_targets_give_a_differentiable_cost_and_a_report():
+    from hwnas.latency_models.predictor_cost import TARGETS
+    from hwnas.search_spaces import NB201Space, nb201_str_to_arch
+    from hwnas.supernets.darts import DartsSupernet
+
+    supernet = DartsSupernet(NB201Space(C=4, N=1))
+    cost_fn = TARGETS["nb201"]("nb201:pixel3", metric="latency_ms", supernet=supernet)
+    ms, details = cost_fn(supernet)
+    assert ms.requires_grad and details["latency_ms"] == pytest.approx(float(ms.detach()))
+    ms.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in supernet.arch_parameters())
+    rep = TARGETS["nb201"].report("nb201:pixel3", arch=nb201_str_to_arch(NB201_STR))
+    assert rep["latency_ms"] == pytest.approx(17.2381, rel=1e-4)  # the measured pixel3 value of this cell
+    with pytest.raises(UserError, match="needs a device"):
+        TARGETS["nb201"]("nb201", supernet=supernet)
+    with pytest.raises(UserError, match="latency_ms only"):
+        TARGETS["nb201"]("nb201:pixel3", metric="energy_mj", supernet=supernet)

@@ -1,0 +1,113 @@
+"""Learned predictors as hardware targets of the search loss: ``nb201:DEVICE``, ``fbnet:DEVICE``, ``predictor:PATH``.
+
+A target factory follows the cost-model protocol of :mod:`hwnas.search`:
+``factory(target, metric=..., supernet=..., example_input=...)`` returns ``cost_fn(supernet) ->
+(latency_ms, details)``, the predicted latency under the supernet's current probabilities
+(differentiable in α), and ``factory.report(target, arch=..., network=..., input_size=...)`` prices
+one fixed architecture. The predictors price the benchmark's own network (NB201 at C=16, N=5; FBNet
+at HW-NAS-Bench's widths) whatever width the searched space was built with.
+
+Example:
+    >>> from hwnas.latency_models.predictor_cost import TARGETS
+    >>> sorted(TARGETS)
+    ['fbnet', 'nb201', 'predictor']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from hwnas.api import COST_MODELS, ArchSpec, InputChoice, RegistryError, UserError, collect_decisions
+from hwnas.latency_models.predictor import LatencyPredictor
+from hwnas.latency_models.predictor_schema import SpaceSchema
+
+
+def _load(target: str) -> LatencyPredictor:
+    kind, _, rest = target.partition(":")
+    if kind == "predictor":
+        if not rest:
+            raise UserError("target 'predictor:PATH' needs the path of a fitted predictor (hwnas predictor fit)")
+        pred = LatencyPredictor.load(rest)
+    else:
+        if not rest:
+            devices = ", ".join(LatencyPredictor.load(kind).devices)
+            raise UserError(f"target {target!r} needs a device, e.g. {kind}:pixel3; devices: {devices}")
+        pred = LatencyPredictor.load(target)
+    if pred.target is None:
+        raise UserError(f"predictor of target {target!r} has no target device: fit it first (hwnas predictor fit)")
+    return pred
+
+
+def _check_metric(target: str, metric: str) -> None:
+    if metric not in ("latency", "latency_ms"):
+        raise UserError(f"target {target!r} predicts latency_ms only, not {metric!r}")
+
+
+def _reorder(schema: SpaceSchema, space: nn.Module) -> dict[str, list[int]]:
+    """Per label, the indices that put the space's candidate order into the schema's."""
+    decisions = collect_decisions(space)
+    perms: dict[str, list[int]] = {}
+    for label, cands in zip(schema.labels, schema.candidates):
+        d = decisions.get(label)
+        if d is None or isinstance(d, InputChoice) or set(d) != set(cands):
+            have = "missing" if d is None else ("an input choice" if isinstance(d, InputChoice) else ", ".join(d))
+            raise UserError(f"the {schema.space!r} predictor needs decision {label!r} over {', '.join(cands)}; "
+                            f"the searched space has {have}")
+        perms[label] = [list(d).index(c) for c in cands]
+    return perms
+
+
+class PredictorCost:
+    """``cost_fn(supernet) -> (latency_ms, details)`` from a learned predictor; differentiable in α."""
+
+    def __init__(self, predictor: LatencyPredictor, *, target: str, supernet: Any | None = None) -> None:
+        self.predictor = predictor.eval()
+        self.target = target
+        self._perms = _reorder(predictor.schema, supernet.space) if supernet is not None else None
+
+    def _probs(self, supernet: Any) -> Mapping[str, torch.Tensor]:
+        if self._perms is None:
+            self._perms = _reorder(self.predictor.schema, supernet.space)
+        probs = supernet.probabilities()
+        return {lb: probs[lb][..., idx] for lb, idx in self._perms.items()}
+
+    def __call__(self, supernet: Any) -> tuple[torch.Tensor, dict[str, Any]]:
+        probs = self._probs(supernet)
+        ref = next(iter(probs.values()))
+        self.predictor.to(device=ref.device)
+        ms = self.predictor.predict({k: v.to(torch.float32) for k, v in probs.items()})[0]
+        return ms, {"latency_ms": float(ms.detach()), "target": self.target}
+
+
+class _Factory:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.__name__ = f"{kind}_predictor_target"
+
+    def __call__(self, target: str, *, metric: str = "latency_ms", supernet: Any | None = None,
+                 example_input: torch.Tensor | None = None, **_: Any) -> PredictorCost:
+        _check_metric(target, metric)
+        return PredictorCost(_load(target), target=target, supernet=supernet)
+
+    def report(self, target: str, *, arch: ArchSpec, network: nn.Module | None = None,
+               input_size: tuple[int, ...] | None = None) -> dict[str, Any]:
+        pred = _load(target)
+        if arch.space != pred.schema.space:
+            raise UserError(f"target {target!r} predicts {pred.schema.space!r} architectures, not {arch.space!r}")
+        with torch.no_grad():
+            ms = float(pred.predict([arch])[0])
+        return {"target": target, "latency_ms": ms, "predictor_device": pred.target}
+
+
+#: Target kinds served by learned predictors.
+TARGETS: dict[str, _Factory] = {k: _Factory(k) for k in ("nb201", "fbnet", "predictor")}
+
+for _kind, _factory in TARGETS.items():
+    try:
+        COST_MODELS.register(_kind, _factory)
+    except RegistryError:  # imported twice under two module names: keep the first
+        pass
