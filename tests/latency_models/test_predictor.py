@@ -214,3 +214,13 @@ def test_predictor_targets_give_a_differentiable_cost_and_a_report():
         TARGETS["nb201"]("nb201", supernet=supernet)
     with pytest.raises(UserError, match="latency_ms only"):
         TARGETS["nb201"]("nb201:pixel3", metric="energy_mj", supernet=supernet)
+
+
+@pytest.mark.parametrize("module", ["predictor", "predictor_schema", "predictor_additive", "predictors",
+                                    "predictor_cost"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"hwnas.latency_models.{module}"))
+    assert result.attempted > 0 and result.failed == 0

@@ -88,3 +88,11 @@ def test_blocks_follow_hw_nas_bench():
     assert block.residual
     with pytest.raises(ArchSpecError, match="space 'fbnet'"):
         space.freeze(fbnet_str_to_arch("-".join(["skip"] * 22)).__class__("nb201", {"l0": "skip"}))
+
+
+def test_docstring_examples():
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module("hwnas.search_spaces.fbnet"))
+    assert result.attempted > 0 and result.failed == 0
