@@ -50,32 +50,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--shots", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--devices", nargs="*", help="default: every device measured on all archs")
+    ap.add_argument("--devices", nargs="*", help="default: every device measured on all archs (nn-Meter's "
+                    "partial columns can be named too: scored on their measured archs only)")
     ap.add_argument("--rebuild", action="store_true", help="pretrain from --data instead of the shipped predictor")
     ap.add_argument("--json", type=Path, help="write per-device results here")
     args = ap.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
 
-    table = read_shared_table(args.space, args.data, include_partial=False)
+    table = read_shared_table(args.space, args.data)
     base = pretrain(args.space, table) if args.rebuild else LatencyPredictor.load(args.space)
     schema = base.schema
-    x = table.encode(schema)
+    x_all = table.encode(schema)
     devices = args.devices or full_devices(table)
-    n = len(x)
     results = []
-    print(f"{args.space}: {n} archs, {len(devices)} target devices, {args.shots} shots, {args.seeds} seeds")
+    print(f"{args.space}: {len(x_all)} archs, {len(devices)} target devices, {args.shots} shots, {args.seeds} seeds")
     print(f"{'device':16s} {'rho':>6s} {'±10%':>6s} | {'add rho':>7s} {'add ±10%':>8s} | fit ms")
     for dev in devices:
-        y = table.column(dev)
+        y_all = table.column(dev)
+        measured = np.flatnonzero(np.isfinite(y_all))
+        x, y, index = x_all[measured], y_all[measured], table.index[measured]
+        n = len(y)
         rows = []
         for seed in range(args.seeds):
             rng = np.random.default_rng(seed)
             idx = rng.choice(n, args.shots, replace=False)
             rest = np.setdiff1d(np.arange(n), idx)
             t0 = time.perf_counter()
-            pred = base.without_device(dev)
+            pred = base.without_device(dev) if dev in base.devices else base  # partial devices: never used
             # adapt() takes ArchSpecs or strings; encodings of the table's archs are passed via the schema.
-            archs = [schema.parse(schema.format(_arch(schema, table.index[i]))) for i in idx]
+            archs = [schema.parse(schema.format(_arch(schema, index[i]))) for i in idx]
             pred.adapt(archs, y[idx], name=dev)
             fit_ms = (time.perf_counter() - t0) * 1e3
             with torch.no_grad():
