@@ -10,6 +10,7 @@ Example:
     >>> net = SPACES.get(arch.space)(**arch.space_kwargs).freeze(arch)  # the CIFAR-10 evaluation network
 """
 
+from hwnas.api import SPACES
 from hwnas.search_spaces import ops
 from hwnas.search_spaces.darts_genotypes import (
     DARTS_V1,
@@ -26,8 +27,6 @@ from hwnas.search_spaces.darts_network import DartsNetwork
 from hwnas.search_spaces.darts_space import DartsSpace
 from hwnas.search_spaces.nb201 import NB201Space, arch_to_nb201_str, nb201_str_to_arch
 from hwnas.search_spaces.proxyless import ProxylessSpace, build_timm_model, to_timm_arch_def
-
-from hwnas.api import SPACES
 
 SPACES.register("darts", DartsSpace)
 SPACES.register("nb201", NB201Space)
