@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,11 @@ def fvcore_flops(model: nn.Module, x: torch.Tensor) -> int | None:
     except ImportError:  # pragma: no cover - fvcore is a dependency
         return None
     try:
-        fca = FlopCountAnalysis(model.eval(), x)
-        fca.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        return int(fca.total())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fvcore's tracer warns about torch.jit deprecation and skipped ops
+            fca = FlopCountAnalysis(model.eval(), x)
+            fca.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+            return int(fca.total())
     except (RuntimeError, TypeError, ValueError, AssertionError):  # fvcore's tracer rejects some control flow
         return None
 
