@@ -138,8 +138,9 @@ def draw_probabilities(
     label_w = 0.065 * max((len(r) for r in rows), default=4)
     fig = new_figure(1.8 + label_w + 0.6 * len(cols), 1.3 + 0.2 * len(rows), dpi)
     ax = fig.subplots()
-    im = ax.imshow(np.ma.masked_invalid(grid), aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0,
-                   interpolation="nearest")
+    im = ax.imshow(
+        np.ma.masked_invalid(grid), aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest"
+    )
     ax.set_xticks(range(len(cols)), cols, rotation=40, ha="right", fontsize=7)
     ax.set_yticks(range(len(rows)), rows, fontsize=6.5 if len(rows) > 20 else 7.5)
     ax.set_facecolor("#dddddd")  # masked (absent) candidates
@@ -148,8 +149,16 @@ def draw_probabilities(
             for c in range(len(cols)):
                 if not np.isnan(grid[r, c]):
                     # in_layout=False: the layout engine need not measure hundreds of in-axes labels
-                    ax.text(c, r, f"{grid[r, c]:.2f}", ha="center", va="center", fontsize=6,
-                            color="black" if grid[r, c] > 0.6 else "white", in_layout=False)
+                    ax.text(
+                        c,
+                        r,
+                        f"{grid[r, c]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="black" if grid[r, c] > 0.6 else "white",
+                        in_layout=False,
+                    )
     start = 0
     for g in list(groups.values())[:-1]:
         start += len(g)
@@ -185,9 +194,7 @@ def _input_names(m: int) -> list[str]:
     return [f"in{i}" for i in range(m)]
 
 
-def _infer_structure(
-    decisions: Mapping[str, Any], choices: Mapping[str, Any]
-) -> tuple[list[_Cell], list[str]]:
+def _infer_structure(decisions: Mapping[str, Any], choices: Mapping[str, Any]) -> tuple[list[_Cell], list[str]]:
     ics = [(lbl, d) for lbl, d in decisions.items() if isinstance(d, InputChoice)]
     if any(d.sources is None for _, d in ics):
         raise _NoStructure
@@ -264,7 +271,7 @@ def _arch_figure(
         _draw_cell(ax, cell)
     names = _candidate_order(decisions, leftover)
     for r in range(n_strip_rows):
-        _draw_strip(axes[len(cells) + r], leftover[r * _STRIP_WRAP:(r + 1) * _STRIP_WRAP], choices, names)
+        _draw_strip(axes[len(cells) + r], leftover[r * _STRIP_WRAP : (r + 1) * _STRIP_WRAP], choices, names)
     return fig
 
 
@@ -300,8 +307,18 @@ def _draw_cell(ax: Axes, cell: _Cell) -> None:
             if kind == "node":
                 d = out - s
                 path = _quad((s, 0.0), ((s + out) / 2, -0.12 * d), (out, 0.0))
-                ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=8, color="#aaaaaa",
-                                             linestyle="--", lw=0.7, shrinkA=9, shrinkB=9))
+                ax.add_patch(
+                    FancyArrowPatch(
+                        path=path,
+                        arrowstyle="-|>",
+                        mutation_scale=8,
+                        color="#aaaaaa",
+                        linestyle="--",
+                        lw=0.7,
+                        shrinkA=9,
+                        shrinkB=9,
+                    )
+                )
     for e in cell.edges:
         d = abs(e.dst - e.src)
         apex = e.side * _apex(d)
@@ -309,14 +326,41 @@ def _draw_cell(ax: Axes, cell: _Cell) -> None:
         color = "#bbbbbb" if zero else "#1f4e79"
         # a quadratic Bezier peaks at half its control point's height
         path = _quad((e.src, 0.0), ((e.src + e.dst) / 2, 2 * apex), (e.dst, 0.0))
-        ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=10, color=color,
-                                     linestyle=":" if zero else "-", lw=1.2, shrinkA=10, shrinkB=10))
-        ax.text((e.src + e.dst) / 2, apex, e.op, ha="center", va="center", fontsize=7,
-                color="#888888" if zero else "black", in_layout=False,
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9})
+        ax.add_patch(
+            FancyArrowPatch(
+                path=path,
+                arrowstyle="-|>",
+                mutation_scale=10,
+                color=color,
+                linestyle=":" if zero else "-",
+                lw=1.2,
+                shrinkA=10,
+                shrinkB=10,
+            )
+        )
+        ax.text(
+            (e.src + e.dst) / 2,
+            apex,
+            e.op,
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="#888888" if zero else "black",
+            in_layout=False,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9},
+        )
     for x, (text, kind) in zip(xs, states):
-        ax.text(x, 0.0, text, ha="center", va="center", fontsize=8, zorder=5, in_layout=False,
-                bbox={"boxstyle": "round,pad=0.35", "fc": _COLORS[kind], "ec": "#555555"})
+        ax.text(
+            x,
+            0.0,
+            text,
+            ha="center",
+            va="center",
+            fontsize=8,
+            zorder=5,
+            in_layout=False,
+            bbox={"boxstyle": "round,pad=0.35", "fc": _COLORS[kind], "ec": "#555555"},
+        )
 
 
 def _candidate_order(decisions: Mapping[str, Any], labels: Sequence[str]) -> list[str]:
@@ -340,12 +384,26 @@ def _draw_strip(ax: Axes, labels: Sequence[str], choices: Mapping[str, Any], nam
         op = str(choices.get(lbl, "?"))
         zero = op in ZERO_OPS
         fc = "white" if zero or op not in names else cmap(names.index(op) % 20)
-        ax.add_patch(FancyBboxPatch((i + 0.06, 0.02), 0.68, 0.96, boxstyle="round,pad=0.0,rounding_size=0.08",
-                                    fc=fc, ec="#555555", hatch="///" if zero else None, lw=0.8))
+        ax.add_patch(
+            FancyBboxPatch(
+                (i + 0.06, 0.02),
+                0.68,
+                0.96,
+                boxstyle="round,pad=0.0,rounding_size=0.08",
+                fc=fc,
+                ec="#555555",
+                hatch="///" if zero else None,
+                lw=0.8,
+            )
+        )
         ax.text(i + 0.4, 0.5, f"{lbl}\n{op}", rotation=90, ha="center", va="center", fontsize=6.5, in_layout=False)
         if i + 1 < len(labels):
-            ax.annotate("", xy=(i + 1.04, 0.5), xytext=(i + 0.76, 0.5),
-                        arrowprops={"arrowstyle": "-|>", "color": "#555555", "lw": 0.8})
+            ax.annotate(
+                "",
+                xy=(i + 1.04, 0.5),
+                xytext=(i + 0.76, 0.5),
+                arrowprops={"arrowstyle": "-|>", "color": "#555555", "lw": 0.8},
+            )
 
 
 def _table_figure(choices: Mapping[str, Any], title: str, dpi: int) -> Figure:
@@ -358,7 +416,7 @@ def _table_figure(choices: Mapping[str, Any], title: str, dpi: int) -> Figure:
     ax = fig.subplots()
     ax.axis("off")
     for c in range(n_cols):
-        block = "\n".join(rows[c * per_col:(c + 1) * per_col])
+        block = "\n".join(rows[c * per_col : (c + 1) * per_col])
         ax.text(c / n_cols, 1.0, block, family="monospace", fontsize=7, va="top", ha="left", transform=ax.transAxes)
     return fig
 

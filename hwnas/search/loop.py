@@ -99,6 +99,8 @@ class BilevelTrainer:
         self.w_scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
         self.a_scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
         self.global_step = 0
+        #: The figures of the latest step (weight and architecture), for step-level logging.
+        self.last_details: dict[str, float] = {}
 
     # -- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -185,7 +187,7 @@ class BilevelTrainer:
         self.w_opt.zero_grad(set_to_none=True)
         with phase(self.supernet, "weight"), self._autocast():
             logits = _logits(self.supernet(x))
-            ce, _ = SearchLoss(label_smoothing=self.loss.label_smoothing)(logits.float(), y)
+            ce = nn.functional.cross_entropy(logits.float(), y, label_smoothing=self.loss.label_smoothing)
         self._check_finite(ce, "weight")
         self.w_scaler.scale(ce).backward()
         if self.cfg.grad_clip and self.cfg.grad_clip > 0:
@@ -212,12 +214,16 @@ class BilevelTrainer:
         for step, batch in enumerate(train_loader):
             if step >= n_steps:
                 break
+            self.last_details = {}
             if self.arch_due(epoch, step):
                 valid_batch = next(valid_iter)
                 for _ in range(self.cfg.arch_steps):
-                    for k, v in self.arch_step(batch, valid_batch).items():
-                        stats.add(k, v)
-            for k, v in self.weight_step(batch).items():
+                    self.last_details.update(self.arch_step(batch, valid_batch))
+                for k, v in self.last_details.items():
+                    stats.add(k, v)
+            w_details = self.weight_step(batch)
+            self.last_details.update(w_details)
+            for k, v in w_details.items():
                 stats.add(k, v, n=len(batch[1]))
             if progress is not None:
                 progress.update(1)

@@ -154,6 +154,13 @@ def run_search(
     # purge_step hides events an interrupted run wrote after its last checkpoint.
     logger = SearchLogger(out, purge_step=trainer.global_step if ckpt_path is not None else None)
     names = decision_names(supernet)
+
+    def step_hook(tr: BilevelTrainer, epoch: int, step: int) -> None:
+        if cfg.train.log_every > 0 and tr.global_step % cfg.train.log_every == 0:
+            logger.scalars(tr.last_details, tr.global_step, prefix="step/")
+        if on_step is not None:
+            on_step(tr, epoch, step)
+
     try:
         for epoch in range(start_epoch, cfg.train.epochs):
             _set_epoch(train_loader, epoch)
@@ -169,10 +176,11 @@ def run_search(
                 file=sys.stderr,
             )
             lr = trainer.w_opt.param_groups[0]["lr"]
-            stats = trainer.train_epoch(epoch, train_loader, valid_loader, on_step=on_step, progress=bar)
+            stats = trainer.train_epoch(epoch, train_loader, valid_loader, on_step=step_hook, progress=bar)
             bar.close()
             stats.update(trainer.evaluate(valid_loader, max_batches=cfg.train.eval_batches))
             stats["lr/weights"] = lr
+            stats["lr/arch"] = trainer.a_opt.param_groups[0]["lr"]
             stats["epoch"] = epoch + 1
             history.append(stats)
             arch = supernet.export()

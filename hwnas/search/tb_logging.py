@@ -29,8 +29,7 @@ from hwnas.search.draw import draw_arch, draw_probabilities
 
 #: Candidate names that carry no weights; picking many of them is the DARTS collapse symptom.
 DEFAULT_PARAM_FREE_OPS = frozenset(
-    {"none", "zero", "skip_connect", "skip", "identity", "max_pool_3x3", "avg_pool_3x3", "max_pool_5x5",
-     "avg_pool_5x5"}
+    {"none", "zero", "skip_connect", "skip", "identity", "max_pool_3x3", "avg_pool_3x3", "max_pool_5x5", "avg_pool_5x5"}
 )
 
 

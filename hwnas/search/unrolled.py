@@ -109,7 +109,7 @@ def unrolled_arch_backward(
     # 2. ∇α and ∇w' of L_val(w', α)
     loss_val = _loss_at(w_virtual, xv, yv)
     grads = _grads(loss_val, arch + w_virtual)
-    d_alpha, v = grads[: len(arch)], grads[len(arch):]
+    d_alpha, v = grads[: len(arch)], grads[len(arch) :]
     # 3. finite-difference ∇²_{α,w} L_train · v at w
     norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in v]))
     if float(norm) > 0:

@@ -28,7 +28,7 @@ def _cfg(tmp_path, *extra, recipe="quickstart"):
 
 
 def test_quickstart_writes_run_folder(tmp_path):
-    res = run_search(_cfg(tmp_path, "train.epochs=2"), verbose=False)
+    res = run_search(_cfg(tmp_path, "train.epochs=2", "train.log_every=1"), verbose=False)
     run = res.run_dir
     assert run == tmp_path / "quickstart"
     for f in ("config.yaml", "arch.json", "report.md", "checkpoints/last.pt"):
@@ -37,7 +37,19 @@ def test_quickstart_writes_run_folder(tmp_path):
 
     events = EventAccumulator(str(run), size_guidance={"images": 0, "scalars": 0}).Reload()
     tags = events.Tags()
-    assert {"train/loss", "valid/acc", "lr/weights", "arch/entropy_mean", "arch/param_free_ops"} <= set(tags["scalars"])
+    expected = {
+        "train/loss",
+        "valid/acc",
+        "lr/weights",
+        "lr/arch",
+        "arch/entropy_mean",
+        "arch/param_free_ops",
+        "arch/loss/ce",
+        "step/train/loss",
+        "step/arch/loss/total",
+    }
+    assert expected <= set(tags["scalars"])
+    assert len(events.Scalars("step/train/loss")) == 4  # 2 epochs x 2 steps, one point per step
     assert {"arch/probabilities", "arch/derived"} <= set(tags["images"])
     assert len(events.Scalars("train/loss")) == 2
     arch = ArchSpec.load(run / "arch.json")
