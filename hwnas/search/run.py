@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from hwnas.api.archspec import ArchSpec
 from hwnas.api.config import ConfigError, dump_yaml, load_yaml, to_dict
-from hwnas.data import build_search_data, make_loader
+from hwnas.data import build_search_data
 from hwnas.losses import SearchLoss
 from hwnas.search.builders import build_cost_terms, build_selector, build_space, build_supernet, resolve_device
 from hwnas.search.checkpoint import find_resume_checkpoint, load_checkpoint, save_run_checkpoint
@@ -112,23 +112,9 @@ def run_search(
         seed=cfg.seed,
         cutout=d.cutout,
     )
-    # A ragged last batch of one image breaks BatchNorm on 1x1 maps and only adds a noisy step.
-    train_loader = make_loader(
-        data.train,
-        batch_size=d.batch_size,
-        shuffle=True,
-        seed=cfg.seed,
-        num_workers=d.num_workers,
-        drop_last=len(data.train) > d.batch_size,
-    )
-    valid_loader = make_loader(
-        data.valid,
-        batch_size=d.batch_size,
-        shuffle=True,
-        seed=cfg.seed + 1,
-        num_workers=d.num_workers,
-        drop_last=len(data.valid) > d.batch_size,
-    )
+    # Train and valid shuffle on independent streams of the seed; a ragged last batch is dropped
+    # when a split holds a full one (a batch of one image breaks BatchNorm on 1x1 maps).
+    train_loader, valid_loader, _ = data.loaders(batch_size=d.batch_size, seed=cfg.seed, num_workers=d.num_workers)
 
     space = build_space(cfg, num_classes=data.num_classes, in_channels=data.in_channels)
     supernet = build_supernet(cfg, space).to(device)
