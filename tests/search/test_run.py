@@ -125,3 +125,21 @@ def test_space_kwargs_typo_is_named(tmp_path):
 def test_second_order_run(tmp_path):
     res = run_search(_cfg(tmp_path, "train.epochs=1", "train.order=second"), verbose=False)
     assert json.loads((res.run_dir / "arch.json").read_text())["space"] == "darts"
+
+
+def test_amp_and_channels_last_paths_run_on_cpu(tmp_path):
+    # CUDA is absent here; bfloat16 autocast on the CPU exercises the same code path (no GradScaler).
+    res = run_search(
+        _cfg(tmp_path, "train.epochs=1", "train.amp=true", "train.amp_dtype=bfloat16", "train.channels_last=true"),
+        verbose=False,
+    )
+    assert res.history[0]["train/loss"] > 0 and res.arch.metrics["params"] > 0
+
+
+def test_cuda_device_without_cuda_is_a_clear_error(tmp_path):
+    from hwnas.api import ConfigError
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(ConfigError, match="CUDA is not available here; use --set device=cpu"):
+        run_search(_cfg(tmp_path, "device=cuda"), verbose=False)
