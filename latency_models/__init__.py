@@ -3,6 +3,9 @@
 Importing this package registers the hardware targets of the search loss in ``hwnas.api.COST_MODELS``.
 """
 
+from hwnas.latency_models.candidate_specs import SpaceSpecs, candidate_opspecs, space_opspecs
+from hwnas.latency_models.hardware_targets import HARDWARE_TARGETS, LUTCost
+from hwnas.latency_models.lut import LatencyLUT, LUTError, lut_from_tpe
 from hwnas.latency_models.predictors import (
     TARGETS,
     AdditivePredictor,
@@ -17,8 +20,11 @@ from hwnas.latency_models.predictors import (
     read_shared_table,
     train_direct,
 )
+from hwnas.latency_models.profiling import profile_lut, time_module
 
 __all__ = [
+    "HARDWARE_TARGETS", "LUTCost", "LUTError", "LatencyLUT", "SpaceSpecs", "candidate_opspecs", "lut_from_tpe",
+    "profile_lut", "space_opspecs", "time_module",
     "TARGETS",
     "AdditivePredictor",
     "LatencyPredictor",

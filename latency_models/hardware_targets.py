@@ -1,0 +1,300 @@
+"""Hardware targets of the search loss from lookup tables: ``tpe:<engine>``, ``lut:PATH``, ``measured:cpu|cuda``.
+
+Each target kind is a factory registered in :data:`hwnas.api.COST_MODELS` that follows the cost-model
+protocol of :mod:`hwnas.search` (see :mod:`hwnas.latency_models.predictor_cost`):
+``factory(target, metric=..., supernet=..., example_input=...) -> cost_fn`` and
+``factory.report(target, arch=..., network=..., input_size=...) -> dict``.
+
+- ``tpe:<engine name>`` (e.g. ``tpe:systolic-32x32-ws-int8``): a table priced by the analytical engine over
+  the space's per-candidate OpSpecs at the search's input shape; metrics ``latency_ms``, ``energy_mj``,
+  ``cycles``. ``report`` prices the frozen network's OpSpecs directly (cycles, utilization, energy breakdown).
+- ``lut:PATH``: a table from a file (``hwnas profile``); its metrics.
+- ``measured:cpu`` / ``measured:cuda[:N]``: the space is profiled on this machine when the search starts
+  (cached as JSON in ``$HWNAS_LUT_CACHE`` or ``<tmp>/hwnas-luts``); ``latency_ms``. ``report`` times the network.
+
+The expected cost under the supernet's distribution (differentiable in α, and in PC-DARTS's β) is
+
+    C = fixed + Σ_label keep(label) · Σ_candidate p(candidate) · cost(label, candidate)
+
+with ``p = supernet.probabilities()[label]`` (softmax(α) for DARTS, PC-DARTS, GDAS and ProxylessNAS;
+for ProxylessNAS this is the paper's expected-latency term, not the binary gates). For a label that
+feeds input ``i`` of an InputChoice keeping ``k`` of ``n`` inputs (DARTS edges), the derived network
+keeps the edge or drops it and never picks its zero op, so there ``p`` is renormalised over the non-zero
+candidates and ``keep = min(1, k · w_i / Σ_j w_j)`` with ``w = supernet.input_weights()`` (all ones for
+DARTS: ``k / n``; PC-DARTS: softmax(β)). Other labels have ``keep = 1`` and their zero op costs 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from hwnas.api import COST_MODELS, ZERO_OPS, ArchSpec, RegistryError, UserError, collect_opspecs
+from hwnas.latency_models.candidate_specs import _input_edges, network_of, trace_places
+from hwnas.latency_models.lut import TPE_METRICS, LatencyLUT, LUTError, lut_from_tpe
+from hwnas.latency_models.profiling import device_info, profile_lut, resolve_device, time_module
+from hwnas.latency_models.tpe import EXAMPLE_NAMES, tpe_from_name
+
+_ALIASES = {"latency": "latency_ms", "energy": "energy_mj"}
+
+
+def _metric(target: str, metric: str, allowed: tuple[str, ...]) -> str:
+    m = _ALIASES.get(metric, metric)
+    if m not in allowed:
+        raise UserError(f"target {target!r} gives {', '.join(allowed)}, not {metric!r}")
+    return m
+
+
+def _need(target: str, supernet: Any, example_input: Any) -> None:
+    if supernet is None or example_input is None:
+        raise UserError(f"target {target!r} needs the supernet and an example input to price its candidates")
+
+
+class LUTCost:
+    """``cost_fn(supernet) -> (expected cost, details)`` from a lookup table; see the module docstring.
+
+    Example:
+        >>> import torch
+        >>> from hwnas.api import SUPERNETS
+        >>> from hwnas.search_spaces import NB201Space
+        >>> from hwnas.latency_models.tpe import tpe_from_name
+        >>> from hwnas.latency_models.lut import lut_from_tpe
+        >>> net = SUPERNETS.get("darts")(NB201Space(C=4, N=1))
+        >>> lut = lut_from_tpe(net, tpe_from_name("systolic-16x16-ws-int8"), torch.zeros(1, 3, 8, 8))
+        >>> cost, details = LUTCost(lut, metric="cycles", supernet=net)(net)
+        >>> cost.backward(); net.alpha_of("1<-0").grad.abs().sum() > 0
+        tensor(True)
+    """
+
+    def __init__(self, lut: LatencyLUT, *, metric: str = "latency_ms", target: str = "",
+                 supernet: Any | None = None) -> None:
+        self.lut = lut
+        self.metric = _metric(target or "lut", metric, lut.metrics)
+        self.target = target or lut.target
+        self._bound = False
+        if supernet is not None:
+            self._bind(supernet)
+
+    def _bind(self, supernet: Any) -> None:
+        space = network_of(supernet)
+        order = self.lut.check_space(space)
+        self._costs = self.lut.vectors(self.metric, order)
+        self._nonzero = {lb: [n not in ZERO_OPS for n in names] for lb, names in order.items()}
+        self._edges = _input_edges(space)
+        self._cache: dict[tuple[torch.device, torch.dtype], dict[str, torch.Tensor]] = {}
+        self._bound = True
+
+    def _tensors(self, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+        key = (device, dtype)
+        if key not in self._cache:
+            self._cache[key] = {lb: torch.tensor(c, device=device, dtype=dtype) for lb, c in self._costs.items()}
+        return self._cache[key]
+
+    def expected(self, probabilities: Mapping[str, torch.Tensor],
+                 input_weights: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """The expected cost (see the module docstring) for given probabilities; differentiable in them."""
+        if not self._bound:
+            raise RuntimeError("LUTCost.expected needs a bound space: build it with supernet=... or call it once")
+        ref = next(iter(probabilities.values()))
+        dtype = ref.dtype if ref.is_floating_point() else torch.float32
+        costs = self._tensors(ref.device, dtype)
+        total = torch.tensor(float(self.lut.fixed[self.metric]), device=ref.device, dtype=dtype)
+        input_weights = input_weights or {}
+        for label, c in costs.items():
+            p = probabilities[label].to(dtype)
+            edge = self._edges.get(label)
+            if edge is None:
+                total = total + (p * c).sum()
+                continue
+            mask = torch.tensor(self._nonzero[label], device=p.device)
+            if bool(mask.any()):
+                p = torch.where(mask, p, torch.zeros_like(p))
+                p = p / p.sum().clamp_min(torch.finfo(dtype).tiny)
+            w = input_weights.get(edge.input_choice)
+            if w is None:
+                keep = torch.tensor(min(1.0, edge.n_chosen / edge.n_candidates), device=p.device, dtype=dtype)
+            else:
+                w = w.to(dtype)
+                keep = (edge.n_chosen * w[edge.index] / w.sum().clamp_min(1e-12)).clamp(max=1.0)
+            total = total + keep * (p * c).sum()
+        return total
+
+    def __call__(self, supernet: Any) -> tuple[torch.Tensor, dict[str, Any]]:
+        if not self._bound:
+            self._bind(supernet)
+        iw = supernet.input_weights() if callable(getattr(supernet, "input_weights", None)) else {}
+        cost = self.expected(supernet.probabilities(), iw)
+        return cost, {self.metric: float(cost.detach()), "target": self.target}
+
+
+class _Target:
+    """Base of the table-backed target kinds (what ``hwnas targets`` lists comes from these attributes)."""
+
+    kind = ""
+    metrics: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    description = ""
+
+    def __init__(self) -> None:
+        self.__name__ = f"{self.kind}_target"
+
+
+class TpeTarget(_Target):
+    """``tpe:<engine name>``: an analytical tensor-processing-engine model (``hwnas tpe``)."""
+
+    kind = "tpe"
+    metrics = TPE_METRICS
+    examples = tuple(f"tpe:{n}" for n in EXAMPLE_NAMES)
+    description = ("analytical tensor-processing engine (systolic os/ws/is, 3D-Cube, adder tree, 2D-matrix, "
+                   "bit-serial; bit widths and the bit-weight options in the name)")
+
+    @staticmethod
+    def engine(target: str) -> Any:
+        name = target.partition(":")[2]
+        if not name:
+            raise UserError(f"target {target!r} needs an engine name, e.g. {', '.join(TpeTarget.examples[:2])}")
+        return tpe_from_name(name)
+
+    def __call__(self, target: str, *, metric: str = "latency_ms", supernet: Any | None = None,
+                 example_input: torch.Tensor | None = None, **_: Any) -> LUTCost:
+        metric = _metric(target, metric, self.metrics)
+        _need(target, supernet, example_input)
+        lut = lut_from_tpe(supernet, self.engine(target), example_input)
+        lut.target = target
+        return LUTCost(lut, metric=metric, target=target, supernet=supernet)
+
+    def report(self, target: str, *, arch: ArchSpec, network: nn.Module | None = None,
+               input_size: tuple[int, ...] | None = None) -> dict[str, Any]:
+        if network is None or input_size is None:
+            raise UserError(f"target {target!r} prices a built network: give the network and its input size")
+        engine = self.engine(target)
+        specs = collect_opspecs(network, torch.zeros(1, *input_size, device=_device_of(network)))
+        res = engine.evaluate_network(specs)
+        return {"target": target, "engine": engine.name, "latency_ms": res.latency_ms, "energy_mj": res.energy_mj,
+                "cycles": res.total_cycles, "compute_cycles": res.compute_cycles,
+                "utilization_pct": res.overall_util_pct, "energy_breakdown_pj": res.energy_pj,
+                "macs": res.macs, "layers": len(res.layers), "area_mm2": res.area_mm2,
+                "freq_mhz": engine.freq_mhz, "batch": 1}
+
+
+class LutTarget(_Target):
+    """``lut:PATH``: a lookup table from a file (``hwnas profile ... --out PATH``)."""
+
+    kind = "lut"
+    metrics = ("latency_ms", "energy_mj", "cycles")
+    examples = ("lut:runs/nb201_cpu_lut.json",)
+    description = "lookup table file written by `hwnas profile` (metrics: those the file has)"
+
+    @staticmethod
+    def load(target: str) -> LatencyLUT:
+        path = target.partition(":")[2]
+        if not path:
+            raise UserError(f"target {target!r} needs a path: lut:PATH (build one with hwnas profile)")
+        return LatencyLUT.load(path)
+
+    def __call__(self, target: str, *, metric: str = "latency_ms", supernet: Any | None = None,
+                 example_input: torch.Tensor | None = None, **_: Any) -> LUTCost:
+        lut = self.load(target)
+        if supernet is None:
+            raise UserError(f"target {target!r} needs the supernet to align its candidates")
+        if example_input is not None and lut.input_size and tuple(example_input.shape[1:]) != lut.input_size:
+            warnings.warn(f"lookup table {target!r} was built for input {list(lut.input_size)} but the search runs "
+                          f"at {list(example_input.shape[1:])}: its costs are those of the table's input size",
+                          stacklevel=2)
+        return LUTCost(lut, metric=metric, target=target, supernet=supernet)
+
+    def report(self, target: str, *, arch: ArchSpec, network: nn.Module | None = None,
+               input_size: tuple[int, ...] | None = None) -> dict[str, Any]:
+        lut = self.load(target)
+        out: dict[str, Any] = {"target": target}
+        out.update(lut.cost(arch))
+        out.update({"lut_space_kwargs": lut.space_kwargs, "lut_input_size": list(lut.input_size),
+                    "lut_target": lut.target})
+        return out
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    p = next(iter(module.parameters()), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def cache_dir() -> Path:
+    """Where ``measured:`` targets keep their tables: ``$HWNAS_LUT_CACHE`` or ``<tmp>/hwnas-luts``."""
+    return Path(os.environ.get("HWNAS_LUT_CACHE") or Path(tempfile.gettempdir()) / "hwnas-luts")
+
+
+class MeasuredTarget(_Target):
+    """``measured:cpu`` / ``measured:cuda[:N]``: profile the searched space on this machine at search start."""
+
+    kind = "measured"
+    metrics = ("latency_ms",)
+    examples = ("measured:cpu", "measured:cuda")
+    description = "latency measured on this machine when the search starts (cached in $HWNAS_LUT_CACHE)"
+    warmup = 3
+    repeats = 10
+
+    @staticmethod
+    def device(target: str) -> torch.device:
+        return resolve_device(target.partition(":")[2] or "cpu")
+
+    def __call__(self, target: str, *, metric: str = "latency_ms", supernet: Any | None = None,
+                 example_input: torch.Tensor | None = None, **_: Any) -> LUTCost:
+        metric = _metric(target, metric, self.metrics)
+        _need(target, supernet, example_input)
+        dev = self.device(target)
+        net = network_of(supernet)
+        places = trace_places(net, example_input.detach())
+        info = device_info(dev)
+        key_src = json.dumps({"space": type(net).__qualname__, "kw": repr(getattr(net, "space_kwargs", {})),
+                              "places": [(p.name, p.label, p.candidates, p.input_shape) for p in places],
+                              "input": list(example_input.shape), "device": info,
+                              "timing": [self.warmup, self.repeats]}, sort_keys=True, default=str)
+        path = cache_dir() / f"lut-{hashlib.sha256(key_src.encode()).hexdigest()[:16]}.json"
+        lut = None
+        if path.is_file():
+            try:
+                lut = LatencyLUT.load(path)
+            except LUTError:
+                lut = None  # a torn or stale cache file: measure again
+        if lut is None:
+            lut = profile_lut(net, example_input, device=dev, warmup=self.warmup, repeats=self.repeats, target=target)
+            try:
+                lut.save(path)
+            except OSError:
+                pass  # caching is an optimisation only
+        return LUTCost(lut, metric=metric, target=target, supernet=supernet)
+
+    def report(self, target: str, *, arch: ArchSpec, network: nn.Module | None = None,
+               input_size: tuple[int, ...] | None = None) -> dict[str, Any]:
+        if network is None or input_size is None:
+            raise UserError(f"target {target!r} times a built network: give the network and its input size")
+        dev = self.device(target)
+        home = _device_of(network)
+        try:
+            network.to(dev)
+            ms = time_module(network, torch.zeros(1, *input_size, device=dev), warmup=self.warmup,
+                             repeats=self.repeats)
+        finally:
+            network.to(home)
+        info = device_info(dev)
+        return {"target": target, "latency_ms": ms, "device": info.get("name", dev.type),
+                "threads": info["threads"], "batch": 1}
+
+
+#: Table-backed target kinds.
+HARDWARE_TARGETS: dict[str, _Target] = {t.kind: t for t in (TpeTarget(), LutTarget(), MeasuredTarget())}
+
+for _kind, _factory in HARDWARE_TARGETS.items():
+    try:
+        COST_MODELS.register(_kind, _factory)
+    except RegistryError:  # imported twice under two module names: keep the first
+        pass
