@@ -121,3 +121,17 @@ def test_short_search_lowers_expected_latency(tmp_path):
     assert costed < plain, (costed, plain)
     assert costed_derived < plain_derived, (costed_derived, plain_derived)
     assert res.history[-1]["arch/cost/latency_ms"] > 0
+
+
+def test_latency_and_energy_together():
+    from hwnas.search.builders import build_cost_terms
+    from hwnas.search.config import CostConfig
+
+    sn = SUPERNETS.get("pc_darts")(DartsSpace(C=4, layers=3))
+    costs = (CostConfig(target=TPE, metric="latency_ms", value=0.01, form="mul", beta=0.6),
+             CostConfig(target=TPE, metric="energy_mj", value=0.01, form="add", weight=0.5))
+    loss = SearchLoss(build_cost_terms(costs, supernet=sn, example_input=X))
+    total, details = loss(torch.zeros(2, 10), torch.tensor([0, 1]), sn)
+    assert details["cost/latency_ms"] > 0 and details["cost/energy_mj"] > 0
+    total.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in sn.arch_parameters())

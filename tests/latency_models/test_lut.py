@@ -11,11 +11,13 @@ from hwnas.api import InputChoice, collect_decisions, collect_opspecs, freeze, m
 from hwnas.latency_models import LatencyLUT, LUTError, lut_from_tpe
 from hwnas.latency_models.tpe import tpe_from_name
 from hwnas.search_spaces import DartsSpace, NB201Space, ProxylessSpace
+from hwnas.search_spaces.fbnet import FBNetSpace
 
 SPACES = {
     "nb201": lambda: NB201Space(C=4, N=1),
     "darts": lambda: DartsSpace(C=4, layers=4),
     "proxyless": lambda: ProxylessSpace(variant="cifar", width_mult=0.25, num_classes=10),
+    "fbnet": lambda: FBNetSpace(width_mult=0.25),
 }
 
 
