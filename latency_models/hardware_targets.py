@@ -90,13 +90,15 @@ class LUTCost:
         self._costs = self.lut.vectors(self.metric, order)
         self._nonzero = {lb: [n not in ZERO_OPS for n in names] for lb, names in order.items()}
         self._edges = _input_edges(space)
-        self._cache: dict[tuple[torch.device, torch.dtype], dict[str, torch.Tensor]] = {}
+        self._cache: dict[tuple[torch.device, torch.dtype], dict[str, tuple[torch.Tensor, torch.Tensor]]] = {}
         self._bound = True
 
-    def _tensors(self, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    def _tensors(self, device: torch.device, dtype: torch.dtype) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        # Built once per device and dtype: no host-to-device copies in the search's arch steps.
         key = (device, dtype)
         if key not in self._cache:
-            self._cache[key] = {lb: torch.tensor(c, device=device, dtype=dtype) for lb, c in self._costs.items()}
+            self._cache[key] = {lb: (torch.tensor(c, device=device, dtype=dtype),
+                                     torch.tensor(self._nonzero[lb], device=device)) for lb, c in self._costs.items()}
         return self._cache[key]
 
     def expected(self, probabilities: Mapping[str, torch.Tensor],
@@ -109,14 +111,13 @@ class LUTCost:
         costs = self._tensors(ref.device, dtype)
         total = torch.tensor(float(self.lut.fixed[self.metric]), device=ref.device, dtype=dtype)
         input_weights = input_weights or {}
-        for label, c in costs.items():
+        for label, (c, mask) in costs.items():
             p = probabilities[label].to(dtype)
             edge = self._edges.get(label)
             if edge is None:
                 total = total + (p * c).sum()
                 continue
-            mask = torch.tensor(self._nonzero[label], device=p.device)
-            if bool(mask.any()):
+            if any(self._nonzero[label]):  # a python check: no device sync per step
                 p = torch.where(mask, p, torch.zeros_like(p))
                 p = p / p.sum().clamp_min(torch.finfo(dtype).tiny)
             w = input_weights.get(edge.input_choice)
