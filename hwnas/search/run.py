@@ -24,6 +24,7 @@ from hwnas.search.recipes import config_from_dict
 from hwnas.search.report import arch_metrics, write_report
 from hwnas.search.reproducibility import capture_rng_state, restore_rng_state, seed_everything, set_deterministic
 from hwnas.search.tb_logging import SearchLogger, decision_names
+from hwnas.selection.pricing import price_terms
 
 StepCallback = Callable[[BilevelTrainer, int, int], None]
 EpochCallback = Callable[[BilevelTrainer, int], None]
@@ -208,6 +209,7 @@ def run_search(
         )
         if history:
             metrics["supernet_valid_acc"] = history[-1].get("valid/acc")
+        metrics.update(price_terms(loss.terms, supernet, arch))
         arch = arch.with_metrics(**metrics)
         arch.save(out / "arch.json")
         write_report(out / "report.md", cfg=cfg, arch=arch, history=history)

@@ -143,3 +143,26 @@ def test_cuda_device_without_cuda_is_a_clear_error(tmp_path):
         pytest.skip("CUDA is available here")
     with pytest.raises(ConfigError, match="CUDA is not available here; use --set device=cpu"):
         run_search(_cfg(tmp_path, "device=cuda"), verbose=False)
+
+
+def test_search_on_tpe_target_meets_the_target(tmp_path):
+    target = "tpe:systolic-16x16-ws-int8"
+
+    def cost(value):
+        return f"cost=[{{target: '{target}', metric: latency_ms, value: {value}, form: mul, beta: 0.6}}]"
+
+    free = run_search(_cfg(tmp_path / "a", "train.epochs=1", cost(1e6)), verbose=False).arch
+    c0 = free.metrics["cost/latency_ms"]
+    assert c0 > 0
+    budget = 0.8 * c0
+    res = run_search(_cfg(tmp_path / "b", "train.epochs=1", cost(budget), "selection.name=constrained"), verbose=False)
+    arch = res.arch
+    assert arch.metrics["meets_targets"] is True
+    assert arch.metrics["cost/latency_ms"] <= budget
+    # the figure in arch.json is the engine's own price of the frozen network, not only the table's
+    from hwnas.api import SPACES, freeze
+    from hwnas.search.report import hardware_figures
+
+    net = freeze(SPACES.get("darts")(**arch.space_kwargs), arch)
+    direct = hardware_figures(arch, net, (1, 28, 28), target)["latency_ms"]
+    assert direct == pytest.approx(arch.metrics["cost/latency_ms"], rel=1e-6)
