@@ -43,5 +43,13 @@ def run(args: argparse.Namespace) -> int:
     if figures.get("fvcore_flops"):
         print(f"  fvcore : {figures['fvcore_flops']:,}")
     for k, v in figures.get("hardware", {}).items():
-        print(f"  {k:<7}: {v}")
+        print(f"  {k:<16}: {_fmt(v)}")
     return 0
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {_fmt(x)}" for k, x in v.items())
+    return str(v)

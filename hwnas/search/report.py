@@ -21,18 +21,18 @@ _EXCLUDED_FROM_PARAMS = ("auxiliary", "aux_head")
 
 def fvcore_flops(model: nn.Module, x: torch.Tensor) -> int | None:
     """fvcore's FLOP count (one fused multiply-add = 1), or None when fvcore cannot trace the model."""
-    try:
-        from fvcore.nn import FlopCountAnalysis
-    except ImportError:  # pragma: no cover - fvcore is a dependency
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # fvcore's tracer warns about torch.jit deprecation and skipped ops
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fvcore's import and tracer warn about torch.jit deprecation and skipped ops
+        try:
+            from fvcore.nn import FlopCountAnalysis
+        except ImportError:  # pragma: no cover - fvcore is a dependency
+            return None
+        try:
             fca = FlopCountAnalysis(model.eval(), x)
             fca.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
             return int(fca.total())
-    except (RuntimeError, TypeError, ValueError, AssertionError):  # fvcore's tracer rejects some control flow
-        return None
+        except (RuntimeError, TypeError, ValueError, AssertionError):  # some control flow defeats the tracer
+            return None
 
 
 def network_figures(model: nn.Module, input_size: tuple[int, ...]) -> dict[str, Any]:
