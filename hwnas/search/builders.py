@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from typing import Any
 
 import torch
@@ -48,6 +50,9 @@ def resolve_space_class(name: str) -> Any:
     if ":" not in name:
         return SPACES.get(name)
     mod_name, _, attr = name.partition(":")
+    # A console script does not put the working directory on sys.path; `python -m` would, so do the same.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(mod_name)
     except ImportError as e:

@@ -101,3 +101,41 @@ def test_console_script_report_darts_v2():
     d = json.loads(proc.stdout)
     assert round(d["params"] / 1e6, 1) == 3.3  # DARTS-V2 on CIFAR-10 at C=36, 20 cells, auxiliary head excluded
     assert d["flops"] > 0
+
+
+@pytest.mark.parametrize("strategy", ["darts", "pc_darts", "proxyless", "gdas"])
+def test_search_a_user_space_by_import_path(strategy, tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    text = Path(__file__).resolve().parents[1].joinpath("test_custom_space.py").read_text()
+    readme_example = text.split("# --- exactly as in the README (15 lines) ---\n")[1].split("# --- end")[0]
+    (tmp_path / "myspace.py").write_text(
+        "import torch\nfrom torch import nn\nfrom hwnas import Choice\n\n\n" + readme_example
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    code, out, err = _run(
+        [
+            "search",
+            "--set",
+            "space.name=myspace:TinySpace",
+            "--set",
+            "space.kwargs={}",
+            "--set",
+            f"supernet.name={strategy}",
+            "--set",
+            "data.subset=32",
+            "--set",
+            "data.batch_size=8",
+            "--set",
+            "train.max_steps_per_epoch=2",
+            "--set",
+            "train.epochs=1",
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    arch = json.loads(out)
+    assert arch["space"] == "tiny" and set(arch["choices"]) == {"b1", "b2"}
+    assert arch["metrics"]["params"] > 0
