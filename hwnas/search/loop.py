@@ -46,13 +46,16 @@ def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
 def phase(supernet: nn.Module, name: str) -> Iterator[None]:
     """Tell strategies that behave differently per step kind (ProxylessNAS samples differently)."""
     setter = getattr(supernet, "set_phase", None)
-    if setter is not None:
-        setter(name)
+    if setter is None:
+        yield
+        return
+    previous = getattr(supernet, "phase", None)
+    setter(name)
     try:
         yield
     finally:
-        if setter is not None:
-            setter("weight")
+        if isinstance(previous, str):
+            setter(previous)
 
 
 class BilevelTrainer:
