@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from hwnas.api import UserError, space_kwargs, space_name
+from hwnas.api.device import resolve_device as _resolve_device
 from hwnas.latency_models.candidate_specs import (
     _candidate_key,
     _input_edges,
@@ -44,12 +45,7 @@ from hwnas.latency_models.lut import LatencyLUT
 
 def resolve_device(name: str | torch.device) -> torch.device:
     """``cpu``, ``cuda`` or ``cuda:N``; asking for CUDA where there is none is a :class:`UserError`."""
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise UserError(f"device {name!r} is not a valid torch device; use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {name!r} was asked for but CUDA is not available here; use cpu")
+    dev = _resolve_device(name)
     if dev.type not in ("cpu", "cuda"):
         raise UserError(f"device {name!r}: profiling supports cpu and cuda")
     return dev

@@ -14,6 +14,7 @@ from hwnas.api.choice import (
 )
 from hwnas.api.config import ConfigError, apply_overrides, dump_yaml, from_dict, load_yaml, parse_override, to_dict
 from hwnas.api.derive import magnitude_arch
+from hwnas.api.device import DeviceError, resolve_device
 from hwnas.api.errors import UserError
 from hwnas.api.freeze import check_arch, freeze, freeze_module
 from hwnas.api.opspec import OpSpec
@@ -38,6 +39,7 @@ __all__ = [
     "ChosenInputs",
     "ConfigError",
     "CostFn",
+    "DeviceError",
     "Details",
     "InputChoice",
     "OpSpec",
@@ -63,6 +65,7 @@ __all__ = [
     "load_yaml",
     "magnitude_arch",
     "parse_override",
+    "resolve_device",
     "space_kwargs",
     "space_name",
     "to_dict",

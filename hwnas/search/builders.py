@@ -12,22 +12,15 @@ import torch
 from torch import nn
 
 from hwnas.api.config import ConfigError
+from hwnas.api.device import resolve_device as _resolve_device
 from hwnas.api.registries import COST_MODELS, SELECTORS, SPACES, SUPERNETS
 from hwnas.losses import CostTerm
 from hwnas.search.config import CostConfig, SearchConfig
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when present, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"device {name!r} is not a valid torch device; use auto, cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} was asked for but CUDA is not available here; use --set device=cpu")
-    return dev
+    """The config's ``device`` (``auto`` picks CUDA when present, else the CPU)."""
+    return _resolve_device(name, fix="--set device=cpu")
 
 
 def _call_checked(what: str, factory: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -137,11 +137,11 @@ def test_amp_and_channels_last_paths_run_on_cpu(tmp_path):
 
 
 def test_cuda_device_without_cuda_is_a_clear_error(tmp_path):
-    from hwnas.api import ConfigError
+    from hwnas.api import UserError
 
     if torch.cuda.is_available():
         pytest.skip("CUDA is available here")
-    with pytest.raises(ConfigError, match="CUDA is not available here; use --set device=cpu"):
+    with pytest.raises(UserError, match="CUDA is not available here; use --set device=cpu"):
         run_search(_cfg(tmp_path, "device=cuda"), verbose=False)
 
 
