@@ -12,7 +12,16 @@ from hwnas.api.choice import (
     iter_choices,
     iter_input_choices,
 )
-from hwnas.api.config import ConfigError, apply_overrides, dump_yaml, from_dict, load_yaml, parse_override, to_dict
+from hwnas.api.config import (
+    ConfigError,
+    apply_overrides,
+    dump_yaml,
+    from_dict,
+    load_yaml,
+    parse_override,
+    parse_yaml_mapping,
+    to_dict,
+)
 from hwnas.api.derive import magnitude_arch
 from hwnas.api.device import DeviceError, resolve_device
 from hwnas.api.errors import UserError
@@ -65,6 +74,7 @@ __all__ = [
     "load_yaml",
     "magnitude_arch",
     "parse_override",
+    "parse_yaml_mapping",
     "resolve_device",
     "space_kwargs",
     "space_name",

@@ -190,14 +190,23 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
+    return parse_yaml_mapping(path.read_text(), where=str(path))
+
+
+def parse_yaml_mapping(text: str, *, where: str) -> dict[str, Any]:
+    """Read ``text`` as a YAML (or JSON) mapping with ``yaml.safe_load``; empty text is ``{}``.
+
+    Raises:
+        ConfigError: naming ``where`` when the text is not YAML or not a mapping.
+    """
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+        raise ConfigError(f"{where}: not valid YAML: {e}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+        raise ConfigError(f"{where}: expected a mapping like '{{C: 16, N: 5}}', got {type(data).__name__}")
     return data
 
 

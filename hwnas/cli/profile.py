@@ -49,17 +49,9 @@ def parse_size(text: str) -> tuple[int, ...]:
 
 
 def parse_kwargs(text: str) -> dict[str, Any]:
-    import yaml
+    from hwnas.api.config import parse_yaml_mapping
 
-    try:
-        kw = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as e:
-        raise UserError(f"--space-kwargs is not valid JSON/YAML: {e}") from None
-    if kw is None:
-        return {}
-    if not isinstance(kw, dict):
-        raise UserError(f"--space-kwargs must be a mapping like '{{C: 16, N: 5}}', got {text!r}")
-    return kw
+    return parse_yaml_mapping(text, where="--space-kwargs")
 
 
 def run(args: argparse.Namespace) -> int:
