@@ -44,6 +44,11 @@ def test_search_prints_archspec_and_figures(tmp_path, capsys):
     assert "params:" in err and "flops" in err
     code, out, err = _run(["search", "--resume", str(tmp_path / "quickstart"), "--quiet"], capsys)
     assert code == 0 and json.loads(out)["archid"] == arch["archid"]
+    # the searched cell is reported at the DARTS CIFAR-10 evaluation setting, like the published ones
+    code, out, _ = _run(["report", str(tmp_path / "quickstart" / "arch.json"), "--json"], capsys)
+    rep = json.loads(out)
+    assert code == 0 and rep["archid"] == arch["archid"] and "C=36" in rep["setting"] and "layers=20" in rep["setting"]
+    assert 1e6 < rep["params"] < 5e6
 
 
 @pytest.mark.parametrize(
