@@ -7,20 +7,19 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
 from hwnas.api.archspec import ArchSpec
-from hwnas.api.config import ConfigError, dump_yaml, load_yaml, to_dict
+from hwnas.api.config import ConfigError, dump_yaml, to_dict
 from hwnas.data import build_search_data
 from hwnas.losses import SearchLoss
 from hwnas.search.builders import build_cost_terms, build_selector, build_space, build_supernet, resolve_device
 from hwnas.search.checkpoint import find_resume_checkpoint, load_checkpoint, save_run_checkpoint
 from hwnas.search.config import SearchConfig
 from hwnas.search.loop import BilevelTrainer
-from hwnas.search.recipes import config_from_dict
+from hwnas.search.recipes import load_search_config
 from hwnas.search.report import arch_metrics, write_report
 from hwnas.search.reproducibility import capture_rng_state, restore_rng_state, seed_everything, set_deterministic
 from hwnas.search.tb_logging import SearchLogger, decision_names
@@ -50,21 +49,12 @@ def _unique_run_dir(out_dir: str, name: str) -> Path:
     return Path(out_dir) / f"{name}-{k}"
 
 
-def _set_epoch(loader: Any, epoch: int) -> None:
-    # The loader's own set_epoch also reseeds its workers, so augmentation repeats on resume.
-    target = loader if hasattr(loader, "set_epoch") else getattr(loader, "sampler", None)
-    if hasattr(target, "set_epoch"):
-        target.set_epoch(epoch)
-
-
 def load_run_config(run_dir: Path, overrides: tuple[str, ...] = ()) -> SearchConfig:
     """The resolved config saved in ``run_dir``, with ``overrides`` applied on top."""
-    from hwnas.api.config import apply_overrides
-
-    path = run_dir / "config.yaml"
+    path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise ConfigError(f"{run_dir} is not a run folder: it has no config.yaml (resume takes runs/<name>)")
-    return config_from_dict(apply_overrides(load_yaml(path), overrides))
+    return load_search_config(str(path), overrides)
 
 
 def run_search(
@@ -150,11 +140,12 @@ def run_search(
 
     try:
         for epoch in range(start_epoch, cfg.train.epochs):
-            _set_epoch(train_loader, epoch)
+            # Each epoch's order depends on (seed, epoch) only and workers are reseeded, so resume is exact.
+            train_loader.set_epoch(epoch)
+            valid_loader.set_epoch(epoch)
             epoch_hook = getattr(supernet, "on_epoch_start", None)  # e.g. GDAS anneals its temperature
             if epoch_hook is not None:
                 epoch_hook(epoch, cfg.train.epochs)
-            _set_epoch(valid_loader, epoch)
             bar = tqdm(
                 total=trainer.steps_per_epoch(train_loader),
                 desc=f"epoch {epoch + 1}/{cfg.train.epochs}",
