@@ -26,7 +26,7 @@ def test_ci_runs_the_readme_test_command():
 
 def test_custom_space_in_readme_is_the_tested_one():
     text = (REPO / "tests" / "test_custom_space.py").read_text()
-    src = text.split("# --- exactly as in the README (15 lines) ---\n")[1].split("\n# --- end of the README example ---")[0]
-    src = src.strip()
+    start, end = "# --- exactly as in the README (15 lines) ---\n", "\n# --- end of the README example ---"
+    src = text.split(start)[1].split(end)[0].strip()
     assert src in README
     assert len(src.splitlines()) <= 15
