@@ -22,7 +22,7 @@ from hwnas.api.config import (
     parse_yaml_mapping,
     to_dict,
 )
-from hwnas.api.derive import magnitude_arch
+from hwnas.api.derive import fed_labels, magnitude_arch
 from hwnas.api.device import DeviceError, resolve_device
 from hwnas.api.errors import UserError
 from hwnas.api.freeze import check_arch, freeze, freeze_module
@@ -66,6 +66,7 @@ __all__ = [
     "count_macs",
     "count_params",
     "dump_yaml",
+    "fed_labels",
     "freeze",
     "freeze_module",
     "from_dict",

@@ -13,7 +13,8 @@ from hwnas.api.freeze import check_arch
 from hwnas.api.protocols import space_kwargs, space_name
 
 
-def _fed_labels(decisions: Mapping[str, object]) -> set[str]:
+def fed_labels(decisions: Mapping[str, object]) -> set[str]:
+    """Labels of Choices that feed an InputChoice: their zero candidates mean "input not kept"."""
     return {s for d in decisions.values() if isinstance(d, InputChoice) and d.sources for s in d.sources}
 
 
@@ -45,7 +46,7 @@ def magnitude_arch(
         {'op': 'nor_conv_3x3'}
     """
     decisions = collect_decisions(space)
-    fed = _fed_labels(decisions)
+    fed = fed_labels(decisions)
     input_weights = input_weights or {}
     choices: dict[str, object] = {}
     strength: dict[str, float] = {}

@@ -9,11 +9,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from hwnas.api.archspec import ArchSpec
+from hwnas.api.archspec import ArchSpec, ArchSpecError
 from hwnas.api.config import dump_yaml
+from hwnas.api.errors import UserError
 from hwnas.api.freeze import freeze
-from hwnas.api.registries import SPACES
+from hwnas.api.registries import ARCHS, COST_MODELS
 from hwnas.api.trace import count_macs, count_params
+from hwnas.search.builders import resolve_space_class
 
 #: Parameter-name prefixes that papers leave out of the count (DARTS's auxiliary head).
 _EXCLUDED_FROM_PARAMS = ("auxiliary", "aux_head")
@@ -51,8 +53,6 @@ def arch_metrics(
     arch: ArchSpec, *, space_name: str, space_kwargs: dict[str, Any], input_size: tuple[int, ...]
 ) -> dict[str, Any]:
     """Figures of ``arch`` frozen in the space it was searched in (same widths, classes and input size)."""
-    from hwnas.search.builders import resolve_space_class
-
     space = resolve_space_class(space_name)(**space_kwargs)
     return network_figures(freeze(space, arch), input_size)
 
@@ -101,9 +101,6 @@ def write_report(path: Path, *, cfg: Any, arch: ArchSpec, history: list[dict[str
 
 def resolve_arch(text: str) -> ArchSpec:
     """A published architecture name, an NB201 arch string, or an ``arch.json`` path -> ArchSpec."""
-    from hwnas.api.archspec import ArchSpecError
-    from hwnas.api.registries import ARCHS
-
     if text.startswith("|"):
         from hwnas.search_spaces.nb201 import nb201_str_to_arch
 
@@ -121,7 +118,7 @@ def resolve_arch(text: str) -> ArchSpec:
 
 def evaluation_network(arch: ArchSpec) -> tuple[nn.Module, tuple[int, ...], str]:
     """The network a paper reports figures for: the space's ``report_kwargs`` setting, else the arch's own."""
-    cls = SPACES.get(arch.space)
+    cls = resolve_space_class(arch.space)
     kwargs = dict(arch.space_kwargs)
     setting = getattr(cls, "report_kwargs", None) or {}
     kwargs.update(setting(kwargs) if callable(setting) else setting)
@@ -133,12 +130,8 @@ def evaluation_network(arch: ArchSpec) -> tuple[nn.Module, tuple[int, ...], str]
 
 def hardware_figures(arch: ArchSpec, net: nn.Module, input_size: tuple[int, ...], target: str) -> dict[str, Any]:
     """Predicted cost of ``net`` on a hardware target (see ``hwnas targets``)."""
-    from hwnas.api.registries import COST_MODELS
-
     factory = COST_MODELS.get(target.split(":", 1)[0])
     report = getattr(factory, "report", None)
     if report is None:
-        from hwnas.api.errors import UserError
-
         raise UserError(f"target kind {target.split(':', 1)[0]!r} cannot report on a fixed network")
     return dict(report(target, arch=arch, network=net, input_size=input_size))

@@ -10,16 +10,13 @@ import torch
 
 from hwnas.api.archspec import ArchSpec
 from hwnas.api.choice import ZERO_OPS, InputChoice, collect_decisions
+from hwnas.api.derive import fed_labels
 from hwnas.api.freeze import check_arch
 from hwnas.api.protocols import SupernetLike
 from hwnas.api.registries import SELECTORS
 from hwnas.selection.base import SelectorBase
 from hwnas.selection.magnitude import MagnitudeSelector
 from hwnas.selection.pricing import price_arch
-
-
-def _fed_labels(space: Any) -> set[str]:
-    return {s for d in collect_decisions(space).values() if isinstance(d, InputChoice) and d.sources for s in d.sources}
 
 
 @SELECTORS.register("constrained")
@@ -53,7 +50,7 @@ class ConstrainedSelector(SelectorBase):
             return arch
         space = supernet.space
         decisions = collect_decisions(space)
-        fed = _fed_labels(space)
+        fed = fed_labels(decisions)
         logp = {k: torch.log(v.detach().float().cpu().clamp_min(1e-12)) for k, v in supernet.probabilities().items()}
 
         def overshoot(a: ArchSpec) -> float:
