@@ -10,6 +10,7 @@ baseline is a per-decision additive model (minimum-norm least squares in ms) fit
 Run:
     python benchmarks/predictor_loo.py --space nb201 --seeds 3
     python benchmarks/predictor_loo.py --space fbnet --seeds 3 --json out.json
+    python benchmarks/predictor_loo.py --space nb201 --seeds 10 --no-blend   # the head alone
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--devices", nargs="*", help="default: every device measured on all archs (nn-Meter's "
                     "partial columns can be named too: scored on their measured archs only)")
     ap.add_argument("--rebuild", action="store_true", help="pretrain from --data instead of the shipped predictor")
+    ap.add_argument("--no-blend", action="store_true", help="adapt the head only (no tied-cost additive blend)")
     ap.add_argument("--json", type=Path, help="write per-device results here")
     args = ap.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             pred = base.without_device(dev) if dev in base.devices else base  # partial devices: never used
             # adapt() takes ArchSpecs or strings; encodings of the table's archs are passed via the schema.
             archs = [schema.parse(schema.format(_arch(schema, index[i]))) for i in idx]
-            pred.adapt(archs, y[idx], name=dev)
+            pred.adapt(archs, y[idx], name=dev, blend=not args.no_blend)
             fit_ms = (time.perf_counter() - t0) * 1e3
             with torch.no_grad():
                 p = torch.exp(pred(x[rest])).numpy()

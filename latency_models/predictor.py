@@ -35,10 +35,19 @@ from torch import nn
 
 from hwnas.latency_models.predictor_data import HERE, LatencyTable, resolve_device
 from hwnas.latency_models.predictor_schema import ArchLike, PredictorError, Probs, SpaceSchema, get_schema
+from hwnas.latency_models.predictor_tied import (
+    blend_weight,
+    fit_tied,
+    loo_log_error,
+    tied_matrix,
+    tied_names,
+    tied_predict,
+)
 from hwnas.latency_models.predictor_trunks import AdditiveTrunk, MLPTrunk, TableTrunk, build_trunk
 
 FORMAT = "hwnas.predictor/1"
 SHIPPED = ("nb201", "fbnet")
+_MIN_BLEND = 6  # fewer samples leave too little for leave-one-out errors to choose by
 
 
 class LatencyPredictor(nn.Module):
@@ -72,6 +81,13 @@ class LatencyPredictor(nn.Module):
         # Head: log(ms) = head_b + features(x) @ head_w.
         self.register_buffer("head_w", torch.zeros(n))
         self.register_buffer("head_b", torch.zeros(()))
+        # Blend with the tied-cost additive model (predictor_tied): ms = (1 - mix) * head + mix * tied.
+        n_names = len(tied_names(self.schema))
+        self.register_buffer("tied_w", torch.zeros(n_names))
+        self.register_buffer("tied_b", torch.zeros(()))
+        self.register_buffer("tied_floor", torch.ones(()))
+        self.register_buffer("tied_mix", torch.zeros(()))
+        self.register_buffer("tied_map", tied_matrix(self.schema), persistent=False)
         self.target: str | None = None
         self.meta: dict[str, Any] = {}
 
@@ -113,7 +129,13 @@ class LatencyPredictor(nn.Module):
         if self.target is None:
             raise PredictorError("the predictor has no target device yet: call adapt(archs, latencies) or "
                                  f"select_device(name) with one of {', '.join(self.devices)}")
-        return self.head_b.to(x.dtype) + self.features(x) @ self.head_w.to(x.dtype)
+        log_ms = self.head_b.to(x.dtype) + self.features(x) @ self.head_w.to(x.dtype)
+        mix = float(self.tied_mix)
+        if mix == 0.0:
+            return log_ms
+        counts = x @ self.tied_map.to(x.dtype)
+        tied = torch.clamp(self.tied_b.to(x.dtype) + counts @ self.tied_w.to(x.dtype), min=float(self.tied_floor))
+        return torch.log((1.0 - mix) * torch.exp(log_ms) + mix * tied)
 
     def predict(self, archs: ArchLike | Sequence[ArchLike] | Probs, *, device: str | None = None) -> torch.Tensor:
         """Predicted latency in ms, ``[B]``: of ArchSpecs / arch strings, or of ``{label: probabilities}``.
@@ -134,6 +156,7 @@ class LatencyPredictor(nn.Module):
         w[d] = self.dev_std[d]
         self.head_w.copy_(w)
         self.head_b.copy_(self.dev_mean[d])
+        self.tied_mix.zero_()
         self.target = self.devices[d]
         return self
 
@@ -156,14 +179,18 @@ class LatencyPredictor(nn.Module):
     # ---- adaptation ----------------------------------------------------------------------------------------
     @torch.no_grad()
     def adapt(self, archs: Sequence[ArchLike], latencies: Sequence[float] | torch.Tensor, *, name: str = "target",
-              components: int = 5, ridge: float = 0.1, temperature: float = 3.0) -> LatencyPredictor:
+              components: int = 5, ridge: float = 0.1, temperature: float = 3.0,
+              blend: bool = True) -> LatencyPredictor:
         """Fit the head to a few measurements of a new device; returns ``self``.
 
         Args:
             archs: The measured architectures (ArchSpecs or arch strings).
             latencies: Their latencies (ms, > 0).
             name: A name for the adapted target. components, ridge: PCA-ridge part.
-            temperature: Sharpness of the weights of the one-device fits (by leave-one-out error).
+            temperature: Sharpness of the weights of the one-device fits (by leave-one-out error), and of the
+                blend with the tied-cost additive model.
+            blend: Blend in the tied-cost additive model (:mod:`~hwnas.latency_models.predictor_tied`) with
+                the weight its leave-one-out error earns against the head's (needs 6 or more samples).
 
         Example:
             >>> from hwnas.latency_models.predictor import LatencyPredictor
@@ -186,14 +213,44 @@ class LatencyPredictor(nn.Module):
         def np64(t: torch.Tensor) -> np.ndarray:
             return t.double().cpu().numpy()
 
-        w, b = _fit_head(z, np.log(y), mu=np64(self.feat_mean), basis=np64(self.feat_basis),
-                         scale=np64(self.feat_scale), dev_mean=np64(self.dev_mean), dev_std=np64(self.dev_std),
-                         components=components, ridge=ridge, temperature=temperature)
+        stats = {k: np64(getattr(self, k)) for k in ("feat_mean", "feat_basis", "feat_scale", "dev_mean", "dev_std")}
+
+        def head(rows: np.ndarray) -> tuple[np.ndarray, float]:
+            return _fit_head(z[rows], np.log(y[rows]), mu=stats["feat_mean"], basis=stats["feat_basis"],
+                             scale=stats["feat_scale"], dev_mean=stats["dev_mean"], dev_std=stats["dev_std"],
+                             components=components, ridge=ridge, temperature=temperature)
+
+        w, b = head(np.arange(len(y)))
         self.head_w.copy_(torch.as_tensor(w, dtype=self.head_w.dtype))
         self.head_b.copy_(torch.as_tensor(b, dtype=self.head_b.dtype))
+        self.tied_mix.zero_()
+        mix = 0.0
+        if blend and len(y) >= _MIN_BLEND and self.tied_w.numel():
+            mix = self._fit_blend(x, y, z, head, temperature)
         self.target = str(name)
-        self.meta = {**self.meta, "adapted_on": int(len(y))}
+        self.meta = {**self.meta, "adapted_on": int(len(y)), "tied_mix": round(mix, 6)}
         return self
+
+    def _fit_blend(self, x: torch.Tensor, y: np.ndarray, z: np.ndarray, head: Any, temperature: float) -> float:
+        counts = (x.double() @ self.tied_map.double()).cpu().numpy()
+        floor = 0.05 * float(y.min())
+
+        def head_ms(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+            w, b = head(train)
+            return np.exp(b + z[test] @ w)
+
+        def tied_ms(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+            w, b = fit_tied(counts[train], y[train])
+            return tied_predict(counts[test], w, b, floor)
+
+        n = len(y)
+        mix = blend_weight(loo_log_error(head_ms, n, y), loo_log_error(tied_ms, n, y), temperature=temperature)
+        w, b = fit_tied(counts, y)
+        self.tied_w.copy_(torch.as_tensor(w, dtype=self.tied_w.dtype))
+        self.tied_b.copy_(torch.as_tensor(b, dtype=self.tied_b.dtype))
+        self.tied_floor.fill_(floor)
+        self.tied_mix.fill_(mix)
+        return mix
 
     # ---- persistence ---------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -244,7 +301,11 @@ class LatencyPredictor(nn.Module):
         state = d["state"]
         pred = cls(SpaceSchema.from_dict(d["schema"]), build_trunk(d["trunk"]), d["devices"],
                    state["ref_index"], metric=d.get("metric", "latency_ms"))
-        pred.load_state_dict(state)
+        # Files written before the tied-cost blend existed lack its buffers: they load with the blend off.
+        missing, unexpected = pred.load_state_dict(state, strict=False)
+        if unexpected or any(not k.startswith("tied_") for k in missing):
+            raise PredictorError(f"{path}: predictor state does not match its trunk "
+                                 f"(missing {missing}, unexpected {unexpected})")
         pred.target = d.get("target")
         pred.meta = dict(d.get("meta") or {})
         return pred.eval()

@@ -100,6 +100,69 @@ def test_adapt_recovers_a_scaled_device():
     assert pred.target == "raspi4x"
 
 
+_TIED_MS = {"none": 0.0, "skip_connect": 0.2, "nor_conv_1x1": 0.9, "nor_conv_3x3": 2.3, "avg_pool_3x3": 0.6}
+
+
+def _tied_device(strings: list[str]) -> np.ndarray:
+    """A deterministic device (a cycle model): 1.5 ms + a cost per op, whichever edge it sits on."""
+    schema = get_schema("nb201")
+    return np.array([1.5 + sum(_TIED_MS[op] for op in schema.parse(s).choices.values()) for s in strings])
+
+
+def test_adapt_is_exact_on_a_tied_cost_device_and_stays_differentiable():
+    """No pretraining device is additive in ms; the tied-cost blend makes 20 samples enough to be exact."""
+    strings = _random_strings("nb201", 300, 11)
+    truth = _tied_device(strings)
+    base = LatencyPredictor.load("nb201").without_device("eyeriss")
+    head_only = base.adapt(strings[:20], truth[:20], name="sim", blend=False)
+    assert head_only.meta["tied_mix"] == 0.0
+    with torch.no_grad():
+        rel_head = (head_only.predict(strings[20:]).numpy() / truth[20:] - 1).__abs__()
+    pred = LatencyPredictor.load("nb201").without_device("eyeriss").adapt(strings[:20], truth[:20], name="sim")
+    assert pred.meta["tied_mix"] > 0.99
+    with torch.no_grad():
+        rel = (pred.predict(strings[20:]).numpy() / truth[20:] - 1).__abs__()
+    assert rel.max() < 0.01 < np.median(rel_head)
+    # the blended prediction is still one differentiable function of the probabilities: gradient = finite difference
+    schema = pred.schema
+    alpha = {lb: torch.randn(len(c), dtype=torch.float64, generator=torch.Generator().manual_seed(i))
+             for i, (lb, c) in enumerate(zip(schema.labels, schema.candidates))}
+
+    def ms(a):
+        return pred.double().predict({k: v.softmax(-1) for k, v in a.items()})[0]
+
+    leaf = {k: v.clone().requires_grad_(True) for k, v in alpha.items()}
+    ms(leaf).backward()
+    eps = 1e-6
+    bumped = {**alpha, "3<-1": alpha["3<-1"] + eps * torch.eye(5, dtype=torch.float64)[3]}
+    fd = (ms(bumped) - ms(alpha)) / eps
+    assert abs(float(leaf["3<-1"].grad[3]) - float(fd)) < 1e-4 * max(1.0, abs(float(fd)))
+
+
+def test_blend_survives_save_load_and_old_files_load_without_it(tmp_path):
+    strings = _random_strings("nb201", 60, 12)
+    truth = _tied_device(strings)
+    pred = LatencyPredictor.load("nb201").without_device("fpga").adapt(strings[:20], truth[:20], name="sim")
+    again = LatencyPredictor.load(pred.save(tmp_path / "p.pt"))
+    torch.testing.assert_close(again.predict(strings[20:]), pred.predict(strings[20:]))
+    assert float(again.tied_mix) == float(pred.tied_mix) > 0.5
+    # a file written before the blend existed: no tied_* buffers -> loads with the blend off
+    raw = torch.load(tmp_path / "p.pt", weights_only=True)
+    raw["state"] = {k: v for k, v in raw["state"].items() if not k.startswith("tied_")}
+    torch.save(raw, tmp_path / "old.pt")
+    old = LatencyPredictor.load(tmp_path / "old.pt")
+    assert float(old.tied_mix) == 0.0
+    with torch.no_grad():
+        expected = torch.exp(pred.head_b + pred.features(pred.encode(strings[20:])) @ pred.head_w)
+    torch.testing.assert_close(old.predict(strings[20:]), expected)
+    raw["state"]["stray"] = torch.zeros(1)
+    torch.save(raw, tmp_path / "bad.pt")
+    with pytest.raises(PredictorError, match="unexpected"):
+        LatencyPredictor.load(tmp_path / "bad.pt")
+    # selecting a pretraining device switches the blend off again
+    assert float(pred.select_device("pixel3").tied_mix) == 0.0
+
+
 def test_without_device_forgets_only_that_device():
     pred = LatencyPredictor.load("fbnet")
     fewer = pred.without_device("lat_ms_pixel2")
@@ -217,7 +280,7 @@ def test_predictor_targets_give_a_differentiable_cost_and_a_report():
 
 
 @pytest.mark.parametrize("module", ["predictor", "predictor_schema", "predictor_additive", "predictors",
-                                    "predictor_cost"])
+                                    "predictor_cost", "predictor_tied"])
 def test_docstring_examples(module):
     import doctest
     import importlib

@@ -1,0 +1,83 @@
+"""The tied-cost additive model a predictor blends in when adapting to a new device.
+
+Latency in ms is modelled as ``b + sum over decisions of cost[candidate name]``: one cost per
+candidate *name*, shared by every decision that offers it. Where the decisions are interchangeable
+in shape (NAS-Bench-201's six edges all run on the same tensor), that is the physically right
+additive model, with a handful of parameters instead of one per (decision, candidate), so 20
+samples determine it; on a deterministic cost model (a simulator, an accelerator's cycle count)
+it is exact. Where decisions differ (FBNet's layers), its leave-one-out error is large and the
+blend gives it no weight (see :func:`blend_weight`).
+
+The encoding of an architecture (one-hot per decision) or of probabilities times the
+:func:`tied_matrix` is the (expected) number of decisions choosing each name, so the blended
+prediction stays differentiable in α.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from hwnas.latency_models.predictor_schema import SpaceSchema
+
+
+def tied_names(schema: SpaceSchema) -> list[str]:
+    """Candidate names of the space's single-choice decisions, sorted (one tied cost each)."""
+    return sorted({c for cands, m in zip(schema.candidates, schema.multi) if m == 1 for c in cands})
+
+
+def tied_matrix(schema: SpaceSchema) -> torch.Tensor:
+    """``[dim, n_names]``: maps an encoding to the number of decisions that choose each name."""
+    names = tied_names(schema)
+    col = {n: i for i, n in enumerate(names)}
+    mat = torch.zeros(schema.dim, len(names))
+    off = 0
+    for cands, m in zip(schema.candidates, schema.multi):
+        if m == 1:
+            for k, c in enumerate(cands):
+                mat[off + k, col[c]] = 1.0
+        off += len(cands)
+    return mat
+
+
+def fit_tied(counts: np.ndarray, y_ms: np.ndarray, *, ridge: float = 1e-3) -> tuple[np.ndarray, float]:
+    """Ridge least squares of ``y_ms ~ b + counts @ w`` (intercept unpenalized); returns ``(w, b)``.
+
+    The counts of a single-choice space sum to the number of decisions, so they are collinear with the
+    intercept; the small ridge picks the minimum-norm split, which predicts the same.
+    """
+    a = np.c_[np.ones(len(counts)), counts]
+    reg = ridge * np.eye(a.shape[1])
+    reg[0, 0] = 0.0
+    coef = np.linalg.solve(a.T @ a + reg, a.T @ y_ms)
+    return coef[1:], float(coef[0])
+
+
+def tied_predict(counts: np.ndarray, w: np.ndarray, b: float, floor: float) -> np.ndarray:
+    """The tied model's ms, clipped below at ``floor`` (an additive fit can dip under zero far from the data)."""
+    return np.maximum(b + counts @ w, floor)
+
+
+def loo_log_error(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], n: int, y_ms: np.ndarray) -> float:
+    """Mean squared leave-one-out error in log ms of ``fit_predict(train_idx, test_idx) -> ms``."""
+    err = np.empty(n)
+    for i in range(n):
+        keep = np.flatnonzero(np.arange(n) != i)
+        p = float(fit_predict(keep, np.array([i]))[0])
+        err[i] = (np.log(max(p, 1e-12)) - np.log(y_ms[i])) ** 2
+    return float(err.mean())
+
+
+def blend_weight(loo_head: float, loo_tied: float, *, temperature: float = 3.0) -> float:
+    """Weight of the tied model: the two leave-one-out errors turned into softmax weights, as the head's mixture.
+
+    Example:
+        >>> round(blend_weight(0.01, 0.01), 2), blend_weight(0.01, 0.5) < 1e-6
+        (0.5, True)
+    """
+    best = max(min(loo_head, loo_tied), 1e-12)
+    a = np.exp(-(loo_head - best) / best * temperature)
+    t = np.exp(-(loo_tied - best) / best * temperature)
+    return float(t / (a + t))
