@@ -42,9 +42,12 @@ def _load(target: str) -> LatencyPredictor:
     return pred
 
 
-def _check_metric(target: str, metric: str) -> None:
-    if metric not in ("latency", "latency_ms"):
-        raise UserError(f"target {target!r} predicts latency_ms only, not {metric!r}")
+_ALIASES = {"latency": "latency_ms", "energy": "energy_mj"}
+
+
+def _check_metric(target: str, metric: str, pred: LatencyPredictor) -> None:
+    if _ALIASES.get(metric, metric) != pred.metric:
+        raise UserError(f"target {target!r} predicts {pred.metric} only, not {metric!r}")
 
 
 def _reorder(schema: SpaceSchema, space: nn.Module) -> dict[str, list[int]]:
@@ -62,7 +65,7 @@ def _reorder(schema: SpaceSchema, space: nn.Module) -> dict[str, list[int]]:
 
 
 class PredictorCost:
-    """``cost_fn(supernet) -> (latency_ms, details)`` from a learned predictor; differentiable in α."""
+    """``cost_fn(supernet) -> (cost, details)`` from a learned predictor (in its metric's unit); differentiable in α."""
 
     def __init__(self, predictor: LatencyPredictor, *, target: str, supernet: Any | None = None) -> None:
         self.predictor = predictor.eval()
@@ -79,8 +82,8 @@ class PredictorCost:
         probs = self._probs(supernet)
         ref = next(iter(probs.values()))
         self.predictor.to(device=ref.device)
-        ms = self.predictor.predict({k: v.to(torch.float32) for k, v in probs.items()})[0]
-        return ms, {"latency_ms": float(ms.detach()), "target": self.target}
+        value = self.predictor.predict({k: v.to(torch.float32) for k, v in probs.items()})[0]
+        return value, {self.predictor.metric: float(value.detach()), "target": self.target}
 
 
 class _Factory:
@@ -90,8 +93,9 @@ class _Factory:
 
     def __call__(self, target: str, *, metric: str = "latency_ms", supernet: Any | None = None,
                  example_input: torch.Tensor | None = None, **_: Any) -> PredictorCost:
-        _check_metric(target, metric)
-        return PredictorCost(_load(target), target=target, supernet=supernet)
+        pred = _load(target)
+        _check_metric(target, metric, pred)
+        return PredictorCost(pred, target=target, supernet=supernet)
 
     def report(self, target: str, *, arch: ArchSpec, network: nn.Module | None = None,
                input_size: tuple[int, ...] | None = None) -> dict[str, Any]:
@@ -99,8 +103,8 @@ class _Factory:
         if arch.space != pred.schema.space:
             raise UserError(f"target {target!r} predicts {pred.schema.space!r} architectures, not {arch.space!r}")
         with torch.no_grad():
-            ms = float(pred.predict([arch])[0])
-        return {"target": target, "latency_ms": ms, "predictor_device": pred.target}
+            value = float(pred.predict([arch])[0])
+        return {"target": target, pred.metric: value, "predictor_device": pred.target}
 
 
 #: Target kinds served by learned predictors.

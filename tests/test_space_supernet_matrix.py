@@ -61,3 +61,20 @@ def test_forward_backward_export_freeze(space_name, strategy):
     out = net(x)
     out = out[0] if isinstance(out, tuple) else out
     assert out.shape == (2, 5)
+
+
+@pytest.mark.parametrize("space_name", SPACES.names())
+def test_random_arch_is_valid_seeded_and_varied(space_name):
+    from hwnas.api import ZERO_OPS, collect_decisions, fed_labels, random_arch
+
+    space = _space(space_name)
+    archs = [random_arch(space, seed) for seed in range(8)]
+    assert random_arch(space, 3) == archs[3]  # seeded
+    assert len({a.archid for a in archs}) > 1
+    fed = fed_labels(collect_decisions(space))
+    for a in archs:
+        assert a.space == space_name
+        assert not any(a.choices.get(lb) in ZERO_OPS for lb in fed)  # a kept input never carries a zero op
+        net = freeze(_space(space_name), a).eval()
+        with torch.no_grad():
+            assert net(torch.randn(1, 3, INPUT[space_name], INPUT[space_name])).shape == (1, 5)

@@ -22,7 +22,7 @@ from hwnas.api.config import (
     parse_yaml_mapping,
     to_dict,
 )
-from hwnas.api.derive import fed_labels, magnitude_arch
+from hwnas.api.derive import fed_labels, magnitude_arch, random_arch
 from hwnas.api.device import DeviceError, resolve_device
 from hwnas.api.errors import UserError
 from hwnas.api.freeze import check_arch, freeze, freeze_module
@@ -76,6 +76,7 @@ __all__ = [
     "magnitude_arch",
     "parse_override",
     "parse_yaml_mapping",
+    "random_arch",
     "resolve_device",
     "space_kwargs",
     "space_name",

@@ -1,7 +1,8 @@
-"""Magnitude selection: the argmax rule shared by every supernet's ``export()``."""
+"""Deriving architectures from a space: the argmax rule shared by every supernet's ``export()``, and random draws."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 
 import torch
@@ -68,4 +69,30 @@ def magnitude_arch(
         scores = [float(w[i]) * (strength.get(d.sources[i], 1.0) if d.sources else 1.0) for i in range(d.n_candidates)]
         order = sorted(range(d.n_candidates), key=lambda i: (-scores[i], i))
         choices[label] = tuple(sorted(order[: d.n_chosen]))
+    return check_arch(space, ArchSpec(space_name(space), choices, space_kwargs(space)))
+
+
+def random_arch(space: nn.Module, rng: random.Random | int | None = None) -> ArchSpec:
+    """A uniformly drawn architecture of ``space`` (the random-search baseline, and predictor sweeps).
+
+    Each Choice takes a uniform candidate (one feeding an InputChoice a non-zero one, as selection
+    would), each InputChoice a uniform set of its ``n_chosen`` inputs.
+
+    Example:
+        >>> from torch import nn
+        >>> from hwnas.api import Choice
+        >>> net = nn.Sequential(Choice(["skip_connect", "nor_conv_3x3"], label="op", c_in=4, c_out=4))
+        >>> random_arch(net, 0).choices["op"] in ("skip_connect", "nor_conv_3x3")
+        True
+    """
+    rng = rng if isinstance(rng, random.Random) else random.Random(rng)
+    decisions = collect_decisions(space)
+    fed = fed_labels(decisions)
+    choices: dict[str, object] = {}
+    for label, d in decisions.items():
+        if isinstance(d, InputChoice):
+            choices[label] = tuple(sorted(rng.sample(range(d.n_candidates), d.n_chosen)))
+        else:
+            pool = [n for n in d if n not in ZERO_OPS] if label in fed else list(d)
+            choices[label] = rng.choice(pool or list(d))
     return check_arch(space, ArchSpec(space_name(space), choices, space_kwargs(space)))

@@ -1,9 +1,16 @@
-"""``hwnas predictor``: fit a latency predictor to a few measurements of a device, and predict with it.
+"""``hwnas predictor``: learned latency/energy predictors: adapt, sweep, train, predict.
 
 Examples:
     hwnas predictor fit --space nb201 --train TRAIN.csv --exclude-device pixel3 --out p.pt
     hwnas predictor predict p.pt --archs ARCHS.csv --out PRED.csv
     hwnas predictor devices --space fbnet
+    hwnas predictor sweep --space proxyless --space-kwargs '{variant: cifar}' \
+        --target tpe:systolic-32x32-ws-int8 --samples 300 --out p.pt
+    hwnas predictor train --space fbnet --train PAIRS.csv --metric energy_mj --out p.pt
+
+``fit`` adapts the predictor pretrained on the 27 devices of NAS-Bench-201 / FBNet to a new device;
+``sweep`` and ``train`` make one for any space from a target (TPE engine, lookup table, this machine)
+or from measured pairs.
 
 ``TRAIN.csv`` has columns ``arch,latency_ms`` (NB201 arch strings, or FBNet op lists joined by ``-``);
 ``ARCHS.csv`` a column ``arch``; ``PRED.csv`` gets ``arch,latency_ms``.
@@ -21,12 +28,14 @@ from pathlib import Path
 import torch
 
 from hwnas.api import UserError
+from hwnas.cli._predictor_sweep import add_parsers as add_sweep_parsers
+from hwnas.cli._predictor_sweep import run_sweep, run_train
 
 SPACES = ("nb201", "fbnet")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("predictor", help="fit / apply learned latency predictors (NB201, FBNet)",
+    p = subparsers.add_parser("predictor", help="learned latency/energy predictors: fit, sweep, train, predict",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="predictor_cmd", metavar="ACTION")
     sub.required = True
@@ -44,6 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     q.add_argument("--out", required=True, type=Path, help="CSV to write (columns arch,latency_ms)")
     d = sub.add_parser("devices", help="list the devices a shipped predictor was pretrained on")
     d.add_argument("--space", required=True, choices=SPACES)
+    add_sweep_parsers(sub)
     return p
 
 
@@ -123,11 +133,11 @@ def _predict(args: argparse.Namespace) -> int:
     tmp = args.out.with_name(args.out.name + ".tmp")
     with tmp.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["arch", "latency_ms"])
+        w.writerow(["arch", pred.metric])
         for r, v in zip(rows, ms):
             w.writerow([r["arch"], f"{v:.6g}"])
     os.replace(tmp, args.out)
-    print(f"predicted {len(ms)} latencies on {pred.target!r} -> {args.out}")
+    print(f"predicted {len(ms)} values of {pred.metric} on {pred.target!r} -> {args.out}")
     return 0
 
 
@@ -139,4 +149,5 @@ def _devices(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"fit": _fit, "predict": _predict, "devices": _devices}[args.predictor_cmd](args)
+    return {"fit": _fit, "predict": _predict, "devices": _devices, "sweep": run_sweep,
+            "train": run_train}[args.predictor_cmd](args)

@@ -280,7 +280,7 @@ def test_predictor_targets_give_a_differentiable_cost_and_a_report():
 
 
 @pytest.mark.parametrize("module", ["predictor", "predictor_schema", "predictor_additive", "predictors",
-                                    "predictor_cost", "predictor_tied"])
+                                    "predictor_cost", "predictor_tied", "predictor_sweep"])
 def test_docstring_examples(module):
     import doctest
     import importlib
