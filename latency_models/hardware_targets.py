@@ -10,7 +10,9 @@ protocol of :mod:`hwnas.search` (see :mod:`hwnas.latency_models.predictor_cost`)
   ``cycles``. ``report`` prices the frozen network's OpSpecs directly (cycles, utilization, energy breakdown).
 - ``lut:PATH``: a table from a file (``hwnas profile``); its metrics.
 - ``measured:cpu`` / ``measured:cuda[:N]``: the space is profiled on this machine when the search starts
-  (cached as JSON in ``$HWNAS_LUT_CACHE`` or ``<tmp>/hwnas-luts``); ``latency_ms``. ``report`` times the network.
+  (cached as JSON in ``$HWNAS_LUT_CACHE`` or ``<tmp>/hwnas-luts``, and kept with the run in
+  ``<run>/luts/`` so the run records the table it searched with and a resume reuses it); ``latency_ms``.
+  ``report`` times the network.
 
 The expected cost under the supernet's distribution (differentiable in α, and in PC-DARTS's β) is
 
@@ -248,7 +250,8 @@ class MeasuredTarget(_Target):
         return resolve_device(target.partition(":")[2] or "cpu")
 
     def __call__(self, target: str, *, metric: str = "latency_ms", supernet: Any | None = None,
-                 example_input: torch.Tensor | None = None, **_: Any) -> LUTCost:
+                 example_input: torch.Tensor | None = None, run_dir: str | os.PathLike[str] | None = None,
+                 **_: Any) -> LUTCost:
         metric = _metric(target, metric, self.metrics)
         _need(target, supernet, example_input)
         dev = self.device(target)
@@ -259,19 +262,15 @@ class MeasuredTarget(_Target):
                               "places": [(p.name, p.label, p.candidates, p.input_shape) for p in places],
                               "input": list(example_input.shape), "device": info,
                               "timing": [self.warmup, self.repeats]}, sort_keys=True, default=str)
-        path = cache_dir() / f"lut-{hashlib.sha256(key_src.encode()).hexdigest()[:16]}.json"
-        lut = None
-        if path.is_file():
-            try:
-                lut = LatencyLUT.load(path)
-            except LUTError:
-                lut = None  # a torn or stale cache file: measure again
+        name = f"lut-{hashlib.sha256(key_src.encode()).hexdigest()[:16]}.json"
+        kept = Path(run_dir) / "luts" / name if run_dir is not None else None
+        # The run's own copy first (a resume searches with the table it started with), then the shared cache.
+        lut = next((t for t in (_try_load(kept), _try_load(cache_dir() / name)) if t is not None), None)
         if lut is None:
             lut = profile_lut(net, example_input, device=dev, warmup=self.warmup, repeats=self.repeats, target=target)
-            try:
-                lut.save(path)
-            except OSError:
-                pass  # caching is an optimisation only
+            _try_save(lut, cache_dir() / name)  # caching is an optimisation only
+        if kept is not None and not kept.is_file():
+            lut.save(kept)  # the run's record: an error here is an error of the run
         return LUTCost(lut, metric=metric, target=target, supernet=supernet)
 
     def report(self, target: str, *, arch: ArchSpec, network: nn.Module | None = None,
@@ -289,6 +288,22 @@ class MeasuredTarget(_Target):
         info = device_info(dev)
         return {"target": target, "latency_ms": ms, "device": info.get("name", dev.type),
                 "threads": info["threads"], "batch": 1}
+
+
+def _try_load(path: Path | None) -> LatencyLUT | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        return LatencyLUT.load(path)
+    except LUTError:
+        return None  # a torn or stale cache file: measure again
+
+
+def _try_save(lut: LatencyLUT, path: Path) -> None:
+    try:
+        lut.save(path)
+    except OSError:
+        pass
 
 
 #: Table-backed target kinds.

@@ -6,6 +6,7 @@ import importlib
 import inspect
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -72,15 +73,28 @@ def build_supernet(cfg: SearchConfig, space: nn.Module) -> nn.Module:
 
 
 def build_cost_terms(
-    costs: tuple[CostConfig, ...], *, supernet: nn.Module, example_input: torch.Tensor
+    costs: tuple[CostConfig, ...], *, supernet: nn.Module, example_input: torch.Tensor, run_dir: Path | None = None
 ) -> list[CostTerm]:
-    """Resolve each cost entry's target name to a differentiable cost function."""
+    """Resolve each cost entry's target name to a differentiable cost function.
+
+    A factory that takes a ``run_dir`` keyword (or ``**kwargs``) gets the run folder, to keep what it
+    builds (a measured table) with the run.
+    """
     terms = []
     for c in costs:
         factory = COST_MODELS.get(c.target.split(":", 1)[0])
-        fn = factory(c.target, metric=c.metric, supernet=supernet, example_input=example_input)
+        extra = {"run_dir": run_dir} if run_dir is not None and _accepts(factory, "run_dir") else {}
+        fn = factory(c.target, metric=c.metric, supernet=supernet, example_input=example_input, **extra)
         terms.append(CostTerm(cost_fn=fn, target=c.value, form=c.form, beta=c.beta, weight=c.weight, name=c.metric))
     return terms
+
+
+def _accepts(fn: Any, name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def build_selector(cfg: SearchConfig) -> Any:

@@ -112,7 +112,7 @@ def run_search(
     if cfg.train.channels_last:
         supernet = supernet.to(memory_format=torch.channels_last)
     example = data.train[0][0].unsqueeze(0).to(device)
-    terms = build_cost_terms(cfg.cost, supernet=supernet, example_input=example)
+    terms = build_cost_terms(cfg.cost, supernet=supernet, example_input=example, run_dir=out)
     loss = SearchLoss(terms, label_smoothing=cfg.train.label_smoothing)
     trainer = BilevelTrainer(supernet, loss=loss, train=cfg.train, device=device)
 

@@ -84,6 +84,18 @@ def test_lut_and_measured_targets(tmp_path, monkeypatch):
         assert len(list((tmp_path / "cache").glob("lut-*.json"))) == 1
         m("measured:cpu", metric="latency", supernet=sn, example_input=torch.zeros(1, 3, 8, 8))
         assert len(list((tmp_path / "cache").glob("lut-*.json"))) == 1
+        # with a run folder, the table is kept with the run, and the run's copy wins on a resume
+        run = tmp_path / "run"
+        m("measured:cpu", metric="latency_ms", supernet=sn, example_input=torch.zeros(1, 3, 8, 8), run_dir=run)
+        kept = list((run / "luts").glob("lut-*.json"))
+        assert [p.name for p in kept] == [p.name for p in (tmp_path / "cache").glob("lut-*.json")]
+        for p in (tmp_path / "cache").glob("lut-*.json"):
+            p.unlink()  # the shared cache is gone (another machine): the run's table is used, nothing re-measured
+        table = kept[0].read_bytes()
+        again = m("measured:cpu", metric="latency_ms", supernet=sn, example_input=torch.zeros(1, 3, 8, 8),
+                  run_dir=run)
+        assert float(again(sn)[0]) == pytest.approx(float(fn(sn)[0]))
+        assert kept[0].read_bytes() == table and not list((tmp_path / "cache").glob("lut-*.json"))
         rep = m.report("measured:cpu", arch=arch, network=net, input_size=(3, 8, 8))
         assert rep["latency_ms"] > 0 and rep["threads"] == torch.get_num_threads()
     finally:

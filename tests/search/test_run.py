@@ -166,3 +166,20 @@ def test_search_on_tpe_target_meets_the_target(tmp_path):
     net = freeze(SPACES.get("darts")(**arch.space_kwargs), arch)
     direct = hardware_figures(arch, net, (1, 28, 28), target)["latency_ms"]
     assert direct == pytest.approx(arch.metrics["cost/latency_ms"], rel=1e-6)
+
+
+def test_measured_target_keeps_its_table_with_the_run(tmp_path, monkeypatch):
+    from hwnas.api import COST_MODELS
+    from hwnas.latency_models.lut import LatencyLUT
+
+    monkeypatch.setenv("HWNAS_LUT_CACHE", str(tmp_path / "cache"))
+    measured = COST_MODELS.get("measured")
+    monkeypatch.setattr(measured, "warmup", 0)
+    monkeypatch.setattr(measured, "repeats", 1)
+    cost = "cost=[{target: 'measured:cpu', metric: latency_ms, value: 1000.0, form: mul, beta: 0.6}]"
+    res = run_search(_cfg(tmp_path, "train.epochs=1", cost), verbose=False)
+    kept = list((res.run_dir / "luts").glob("lut-*.json"))
+    assert len(kept) == 1
+    lut = LatencyLUT.load(kept[0])
+    assert lut.target == "measured:cpu" and lut.metrics == ("latency_ms",)
+    assert res.arch.metrics["cost/latency_ms"] > 0
