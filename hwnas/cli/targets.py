@@ -32,9 +32,10 @@ def _predictor_rows() -> list[dict[str, Any]]:
         rows.append({"kind": kind, "form": f"{kind}:DEVICE", "metrics": ["latency_ms"],
                      "examples": [f"{kind}:{d}" for d in devices[:3]], "devices": devices,
                      "description": f"learned predictor pretrained on HW-NAS-Bench's measured {space} data{note}"})
-    rows.append({"kind": "predictor", "form": "predictor:PATH", "metrics": ["latency_ms"],
+    rows.append({"kind": "predictor", "form": "predictor:PATH", "metrics": ["latency_ms", "energy_mj", "cycles"],
                  "examples": ["predictor:my_device.pt"],
-                 "description": "a predictor fitted to your own device (hwnas predictor fit)"})
+                 "description": "a predictor fitted to your own device (hwnas predictor fit), or to any space on any "
+                 "target (hwnas predictor sweep / train); its metric is the one it was fitted to"})
     return rows
 
 
