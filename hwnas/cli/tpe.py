@@ -61,8 +61,8 @@ def _parse_sram(text: str) -> tuple[float, float, float]:
     return vals  # type: ignore[return-value]
 
 
-def _row(r: Any) -> dict[str, Any]:
-    d = r.to_dict()
+def _row(r: Any, name: str) -> dict[str, Any]:
+    d = {**r.to_dict(), "name": name}
     return {k: d[k] for k in _FIELDS}
 
 
@@ -82,9 +82,10 @@ def run(args: argparse.Namespace) -> int:
                                sram_kb=sram, freq_mhz=args.freq_mhz)
     layers = read_topology(args.topology, input_type=args.input_type, scalesim=compat,
                            bits=engine.precision.bits_a)
-    results = [engine.evaluate_gemm(layer.gemm) for layer in layers]
+    # A depthwise row's channels are one shape: priced once, reported per channel under the layer's name.
+    results = engine.evaluate_gemms([layer.gemm for layer in layers])
     if args.json:
-        json.dump([_row(r) for r in results], sys.stdout, indent=1)
+        json.dump([_row(r, layer.name) for r, layer in zip(results, layers)], sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
     print(f"# {engine.name}: {engine.n_pe} PEs, {engine.freq_mhz:.0f} MHz, {engine.area_mm2:.3f} mm^2"
@@ -92,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
     head = ("layer", "cycles", "util%", "map%", "comp%", "sram_if_rd", "sram_fl_rd", "sram_of_wr", "dram_rd",
             "dram_wr", "energy_uJ")
     print(" ".join(f"{h:>12}" for h in head))
-    for r in results:
-        vals = (r.name[:12], r.compute_cycles, f"{r.overall_util_pct:.2f}", f"{r.mapping_eff_pct:.2f}",
+    for r, layer in zip(results, layers):
+        vals = (layer.name[:12], r.compute_cycles, f"{r.overall_util_pct:.2f}", f"{r.mapping_eff_pct:.2f}",
                 f"{r.compute_util_pct:.2f}", r.sram_ifmap_reads, r.sram_filter_reads, r.sram_ofmap_writes,
                 r.dram_ifmap_reads + r.dram_filter_reads + r.dram_ofmap_reads, r.dram_ofmap_writes,
                 f"{r.energy_total_pj * 1e-6:.3f}")

@@ -225,6 +225,27 @@ class Engine:
             raise UserError(f"GEMM {g.name or '?'}: M, N, K must be positive, got {(g.m, g.n, g.k)}")
         return self._finish(g, self._schedule(g))
 
+    def evaluate_gemms(self, gemms: Iterable[Gemm]) -> list[LayerResult]:
+        """Price GEMMs in order, each distinct shape once: a SCALE-Sim depthwise row's per-channel GEMMs, or a
+        network's repeated blocks, cost one evaluation. Equal shapes share one (read-only) result object, whose
+        ``name`` is the first one's; take per-layer names from the GEMMs.
+
+        Example:
+            >>> from hwnas.latency_models.tpe import SystolicArray, Gemm
+            >>> rs = SystolicArray(8, 8, "os").evaluate_gemms([Gemm(64, 1, 9, name=f"ch{i}") for i in range(3)])
+            >>> len(rs), rs[0] is rs[2]
+            (3, True)
+        """
+        done: dict[tuple[int, ...], LayerResult] = {}
+        out = []
+        for g in gemms:
+            key = (g.m, g.n, g.k, g.repeat, g.ifmap_elems, g.bits_a, g.bits_w)
+            r = done.get(key)
+            if r is None:
+                r = done[key] = self.evaluate_gemm(g)
+            out.append(r)
+        return out
+
     def lower(self, spec: OpSpec) -> Gemm | None:
         return lower_opspec(spec)
 
