@@ -88,6 +88,9 @@ class LatencyPredictor(nn.Module):
         self.register_buffer("tied_floor", torch.ones(()))
         self.register_buffer("tied_mix", torch.zeros(()))
         self.register_buffer("tied_map", tied_matrix(self.schema), persistent=False)
+        # A host copy of the mix: forward branches on it without a device sync per search step.
+        self._mix = 0.0
+        self.register_load_state_dict_post_hook(lambda module, _keys: module._sync_mix())
         self.target: str | None = None
         self.meta: dict[str, Any] = {}
 
@@ -130,12 +133,15 @@ class LatencyPredictor(nn.Module):
             raise PredictorError("the predictor has no target device yet: call adapt(archs, latencies) or "
                                  f"select_device(name) with one of {', '.join(self.devices)}")
         log_ms = self.head_b.to(x.dtype) + self.features(x) @ self.head_w.to(x.dtype)
-        mix = float(self.tied_mix)
+        mix = self._mix
         if mix == 0.0:
             return log_ms
         counts = x @ self.tied_map.to(x.dtype)
-        tied = torch.clamp(self.tied_b.to(x.dtype) + counts @ self.tied_w.to(x.dtype), min=float(self.tied_floor))
+        tied = torch.maximum(self.tied_b.to(x.dtype) + counts @ self.tied_w.to(x.dtype), self.tied_floor.to(x.dtype))
         return torch.log((1.0 - mix) * torch.exp(log_ms) + mix * tied)
+
+    def _sync_mix(self) -> None:
+        self._mix = float(self.tied_mix)
 
     def predict(self, archs: ArchLike | Sequence[ArchLike] | Probs, *, device: str | None = None) -> torch.Tensor:
         """Predicted latency in ms, ``[B]``: of ArchSpecs / arch strings, or of ``{label: probabilities}``.
@@ -157,6 +163,7 @@ class LatencyPredictor(nn.Module):
         self.head_w.copy_(w)
         self.head_b.copy_(self.dev_mean[d])
         self.tied_mix.zero_()
+        self._sync_mix()
         self.target = self.devices[d]
         return self
 
@@ -227,6 +234,7 @@ class LatencyPredictor(nn.Module):
         mix = 0.0
         if blend and len(y) >= _MIN_BLEND and self.tied_w.numel():
             mix = self._fit_blend(x, y, z, head, temperature)
+        self._sync_mix()
         self.target = str(name)
         self.meta = {**self.meta, "adapted_on": int(len(y)), "tied_mix": round(mix, 6)}
         return self

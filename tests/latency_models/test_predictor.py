@@ -155,6 +155,8 @@ def test_blend_survives_save_load_and_old_files_load_without_it(tmp_path):
     with torch.no_grad():
         expected = torch.exp(pred.head_b + pred.features(pred.encode(strings[20:])) @ pred.head_w)
     torch.testing.assert_close(old.predict(strings[20:]), expected)
+    old.load_state_dict(pred.state_dict())  # a plain state-dict load turns the blend on again
+    torch.testing.assert_close(old.predict(strings[20:]), pred.predict(strings[20:]))
     raw["state"]["stray"] = torch.zeros(1)
     torch.save(raw, tmp_path / "bad.pt")
     with pytest.raises(PredictorError, match="unexpected"):
