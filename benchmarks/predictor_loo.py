@@ -26,23 +26,9 @@ import torch
 from hwnas.latency_models.predictor import LatencyPredictor, pretrain
 from hwnas.latency_models.predictor_additive import AdditivePredictor
 from hwnas.latency_models.predictor_data import full_devices, read_shared_table
+from hwnas.latency_models.predictor_sweep import spearman, within
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-
-
-def rank(x: np.ndarray) -> np.ndarray:
-    """Ranks with ties averaged (phones report whole ms, so ties are common)."""
-    _, inv, counts = np.unique(x, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    return ((ends - counts + ends - 1) / 2.0)[inv]
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(rank(a), rank(b))[0, 1])
-
-
-def within(pred: np.ndarray, truth: np.ndarray, tol: float = 0.10) -> float:
-    return float(np.mean(np.abs(pred - truth) <= tol * truth))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,15 +42,13 @@ from torch import nn
 
 from hwnas.api import COST_MODELS, ZERO_OPS, ArchSpec, RegistryError, UserError, collect_opspecs
 from hwnas.latency_models.candidate_specs import _input_edges, network_of, trace_places
-from hwnas.latency_models.lut import TPE_METRICS, LatencyLUT, LUTError, lut_from_tpe
+from hwnas.latency_models.lut import METRIC_ALIASES, TPE_METRICS, LatencyLUT, LUTError, lut_from_tpe
 from hwnas.latency_models.profiling import device_info, profile_lut, resolve_device, time_module
 from hwnas.latency_models.tpe import EXAMPLE_NAMES, tpe_from_name
 
-_ALIASES = {"latency": "latency_ms", "energy": "energy_mj"}
-
 
 def _metric(target: str, metric: str, allowed: tuple[str, ...]) -> str:
-    m = _ALIASES.get(metric, metric)
+    m = METRIC_ALIASES.get(metric, metric)
     if m not in allowed:
         raise UserError(f"target {target!r} gives {', '.join(allowed)}, not {metric!r}")
     return m

@@ -41,6 +41,8 @@ from hwnas.latency_models.candidate_specs import InputEdge, SpaceSpecs, network_
 
 FORMAT = "hwnas-lut/1"
 TPE_METRICS = ("latency_ms", "energy_mj", "cycles")
+#: Short metric names accepted by every target, and the unit-named metric they mean.
+METRIC_ALIASES = {"latency": "latency_ms", "energy": "energy_mj"}
 
 
 class LUTError(UserError, ValueError):
@@ -276,4 +278,5 @@ def lut_from_tpe(space_or_supernet: nn.Module, engine: Any, example_input: torch
     return lut_from_specs(specs, engine, space=space_name(net), kwargs=space_kwargs(net))
 
 
-__all__ = ["FORMAT", "TPE_METRICS", "LUTError", "LatencyLUT", "lut_from_specs", "lut_from_tpe", "tpe_metrics"]
+__all__ = ["FORMAT", "METRIC_ALIASES", "TPE_METRICS", "LUTError", "LatencyLUT", "lut_from_specs", "lut_from_tpe",
+           "tpe_metrics"]

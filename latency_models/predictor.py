@@ -40,7 +40,6 @@ from hwnas.latency_models.predictor_tied import (
     fit_tied,
     loo_log_error,
     tied_matrix,
-    tied_names,
     tied_predict,
 )
 from hwnas.latency_models.predictor_trunks import AdditiveTrunk, MLPTrunk, TableTrunk, build_trunk
@@ -82,12 +81,11 @@ class LatencyPredictor(nn.Module):
         self.register_buffer("head_w", torch.zeros(n))
         self.register_buffer("head_b", torch.zeros(()))
         # Blend with the tied-cost additive model (predictor_tied): ms = (1 - mix) * head + mix * tied.
-        n_names = len(tied_names(self.schema))
-        self.register_buffer("tied_w", torch.zeros(n_names))
+        self.register_buffer("tied_map", tied_matrix(self.schema), persistent=False)
+        self.register_buffer("tied_w", torch.zeros(self.tied_map.shape[1]))
         self.register_buffer("tied_b", torch.zeros(()))
         self.register_buffer("tied_floor", torch.ones(()))
         self.register_buffer("tied_mix", torch.zeros(()))
-        self.register_buffer("tied_map", tied_matrix(self.schema), persistent=False)
         # A host copy of the mix: forward branches on it without a device sync per search step.
         self._mix = 0.0
         self.register_load_state_dict_post_hook(lambda module, _keys: module._sync_mix())

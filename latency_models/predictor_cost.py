@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from hwnas.api import COST_MODELS, ArchSpec, InputChoice, RegistryError, UserError, collect_decisions
+from hwnas.latency_models.lut import METRIC_ALIASES
 from hwnas.latency_models.predictor import LatencyPredictor
 from hwnas.latency_models.predictor_schema import SpaceSchema
 
@@ -42,11 +43,8 @@ def _load(target: str) -> LatencyPredictor:
     return pred
 
 
-_ALIASES = {"latency": "latency_ms", "energy": "energy_mj"}
-
-
 def _check_metric(target: str, metric: str, pred: LatencyPredictor) -> None:
-    if _ALIASES.get(metric, metric) != pred.metric:
+    if METRIC_ALIASES.get(metric, metric) != pred.metric:
         raise UserError(f"target {target!r} predicts {pred.metric} only, not {metric!r}")
 
 

@@ -64,14 +64,26 @@ def sample_archs(space: nn.Module, n: int, *, seed: int = 0) -> list[ArchSpec]:
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks with ties averaged (phones report whole ms, so ties are common)."""
     _, inv, counts = np.unique(x, return_inverse=True, return_counts=True)
     ends = np.cumsum(counts)
     return ((ends - counts + ends - 1) / 2.0)[inv]
 
 
+def spearman(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Spearman's rank correlation (ties averaged); NaN when it is undefined (under 3 values, or constant truth)."""
+    if len(truth) <= 2 or np.ptp(truth) == 0:
+        return math.nan
+    return float(np.corrcoef(_ranks(pred), _ranks(truth))[0, 1])
+
+
+def within(pred: np.ndarray, truth: np.ndarray, tol: float = 0.10) -> float:
+    """Share of predictions within ``±tol`` of the truth, relative to the truth."""
+    return float(np.mean(np.abs(pred - truth) <= tol * truth))
+
+
 def _scores(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    rho = float(np.corrcoef(_ranks(pred), _ranks(truth))[0, 1]) if len(truth) > 2 and np.ptp(truth) > 0 else math.nan
-    return {"spearman": rho, "within10": float(np.mean(np.abs(pred - truth) <= 0.10 * truth)),
+    return {"spearman": spearman(pred, truth), "within10": within(pred, truth),
             "log_mse": float(np.mean((np.log(pred) - np.log(truth)) ** 2))}
 
 

@@ -65,17 +65,16 @@ def _build_space(args: argparse.Namespace) -> Any:
         raise UserError(f"space {args.space!r}: {e}") from None
 
 
-def _fit_and_save(args: argparse.Namespace, space: Any, archs: list, values: list[float], source: str,
+def _fit_and_save(args: argparse.Namespace, space: Any, schema: Any, archs: list, values: list[float], source: str,
                   t0: float) -> int:
-    from hwnas.latency_models.predictor_schema import get_schema
     from hwnas.latency_models.predictor_sweep import fit_sweep
 
-    dim = get_schema(space).dim
+    dim = schema.dim
     if 0.8 * len(values) < dim + 1:
         print(f"note: the space has {dim} candidate slots, so an additive fit is determined only from about "
               f"{int((dim + 1) / 0.8) + 1} pairs on; the held-out scores below say what {len(values)} give",
               file=sys.stderr)
-    fit = fit_sweep(space, archs, values, metric=args.metric, trunk=args.trunk, seed=args.seed)
+    fit = fit_sweep(schema, archs, values, metric=args.metric, trunk=args.trunk, seed=args.seed)
     fit.predictor.target = source
     fit.predictor.meta = {**fit.predictor.meta, "source": source,
                           "space_kwargs": dict(getattr(space, "space_kwargs", {}) or {})}
@@ -121,7 +120,7 @@ def run_sweep(args: argparse.Namespace) -> int:
             print(f"  priced {i + 1}/{len(archs)} archs ({time.perf_counter() - t0:.1f}s)", file=sys.stderr, flush=True)
     if args.csv:
         _write_pairs(args.csv, schema, archs, values, args.metric)
-    return _fit_and_save(args, space, archs, values, args.target, t0)
+    return _fit_and_save(args, space, schema, archs, values, args.target, t0)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -142,7 +141,7 @@ def run_train(args: argparse.Namespace) -> int:
         if not math.isfinite(v) or v <= 0:
             raise UserError(f"{args.train}:{i}: {args.metric} must be a positive number, got {r[args.metric]!r}")
         values.append(v)
-    return _fit_and_save(args, space, archs, values, args.train.name, t0)
+    return _fit_and_save(args, space, schema, archs, values, args.train.name, t0)
 
 
 def _write_pairs(path: Path, schema: Any, archs: list, values: list[float], metric: str) -> None:
