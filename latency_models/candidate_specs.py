@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from hwnas.api import ZERO_OPS, ArchSpec, Choice, OpSpec, UserError, collect_opspecs, iter_input_choices
+from hwnas.api import ZERO_OPS, ArchSpec, Choice, DecisionGraph, OpSpec, UserError, collect_opspecs, kept_labels
 
 
 @dataclass(frozen=True)
@@ -79,18 +79,7 @@ class SpaceSpecs:
 
     def kept_labels(self, choices: Mapping[str, Any]) -> set[str]:
         """Labels present in the frozen network of ``choices`` (an edge whose input is dropped is absent)."""
-        kept = set()
-        for label in self.candidates:
-            edge = self.input_edges.get(label)
-            if edge is None:
-                kept.add(label)
-                continue
-            sel = choices.get(edge.input_choice)
-            if sel is None:
-                raise UserError(f"architecture lacks the input choice {edge.input_choice!r} that label {label!r} feeds")
-            if edge.index in tuple(sel):
-                kept.add(label)
-        return kept
+        return kept_labels(self.candidates, {lb: (e,) for lb, e in self.input_edges.items()}, choices)
 
     def network_specs(self, arch: ArchSpec | Mapping[str, Any]) -> list[OpSpec]:
         """``fixed`` + the OpSpecs of each kept label's chosen candidate."""
@@ -167,11 +156,12 @@ def _candidate_key(choice: Choice, name: str, shape: tuple[int, ...]) -> Any:
 
 
 def _input_edges(net: nn.Module) -> dict[str, InputEdge]:
+    graph = DecisionGraph.of(net)
     edges: dict[str, InputEdge] = {}
-    for _, ic in iter_input_choices(net):
-        for i, src in enumerate(ic.sources or ()):
-            # A label feeding several inputs keeps the first; the built-in spaces feed exactly one.
-            edges.setdefault(src, InputEdge(ic.label, i, ic.n_chosen, ic.n_candidates))
+    for label, slots in graph.feeds.items():
+        # A label feeding several inputs keeps the first; the built-in spaces feed exactly one.
+        ic = graph.inputs[slots[0].input_choice]
+        edges[label] = InputEdge(ic.label, slots[0].index, ic.n_chosen, ic.n_candidates)
     return edges
 
 

@@ -36,7 +36,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from hwnas.api import ArchSpec, InputChoice, OpSpec, UserError, collect_decisions, space_kwargs, space_name
+from hwnas.api import ArchSpec, InputChoice, OpSpec, UserError, collect_decisions, kept_labels, space_kwargs, space_name
 from hwnas.latency_models.candidate_specs import InputEdge, SpaceSpecs, network_of, space_opspecs
 
 FORMAT = "hwnas-lut/1"
@@ -180,17 +180,8 @@ class LatencyLUT:
 
     # ------------------------------------------------------------------ pricing
     def _kept(self, choices: Mapping[str, Any]) -> list[str]:
-        kept = []
-        for label in self.entries:
-            e = self.input_edges.get(label)
-            if e is not None:
-                sel = choices.get(e.input_choice)
-                if sel is None:
-                    raise LUTError(f"architecture lacks input choice {e.input_choice!r}, which label {label!r} feeds")
-                if e.index not in tuple(sel):
-                    continue
-            kept.append(label)
-        return kept
+        kept = kept_labels(self.entries, {lb: (e,) for lb, e in self.input_edges.items()}, choices)
+        return [label for label in self.entries if label in kept]
 
     def cost(self, arch: ArchSpec | Mapping[str, Any]) -> dict[str, float]:
         """Every metric of a fixed architecture: fixed + the chosen candidate of each kept label."""

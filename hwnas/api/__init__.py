@@ -26,6 +26,7 @@ from hwnas.api.derive import fed_labels, magnitude_arch, random_arch
 from hwnas.api.device import DeviceError, resolve_device
 from hwnas.api.errors import UserError
 from hwnas.api.freeze import check_arch, freeze, freeze_module
+from hwnas.api.graph import DecisionGraph, InputDecision, InputSlot, kept_labels, label_group
 from hwnas.api.opspec import OpSpec
 from hwnas.api.protocols import CostFn, Details, Selector, SupernetLike, space_kwargs, space_name
 from hwnas.api.registries import ARCHS, COST_MODELS, DATASETS, OPS, SELECTORS, SPACES, SUPERNETS
@@ -49,8 +50,11 @@ __all__ = [
     "ConfigError",
     "CostFn",
     "DeviceError",
+    "DecisionGraph",
     "Details",
     "InputChoice",
+    "InputDecision",
+    "InputSlot",
     "OpSpec",
     "Registry",
     "RegistryError",
@@ -72,6 +76,8 @@ __all__ = [
     "from_dict",
     "iter_choices",
     "iter_input_choices",
+    "kept_labels",
+    "label_group",
     "load_yaml",
     "magnitude_arch",
     "parse_override",

@@ -9,21 +9,28 @@ import torch
 from torch import nn
 
 from hwnas.api.archspec import ArchSpec
-from hwnas.api.choice import ZERO_OPS, InputChoice, collect_decisions
+from hwnas.api.choice import InputChoice
 from hwnas.api.freeze import check_arch
+from hwnas.api.graph import DecisionGraph
 from hwnas.api.protocols import space_kwargs, space_name
 
 
 def fed_labels(decisions: Mapping[str, object]) -> set[str]:
-    """Labels of Choices that feed an InputChoice: their zero candidates mean "input not kept"."""
+    """Labels of Choices that feed an InputChoice (``decisions`` as :func:`collect_decisions` returns them).
+
+    Kept for callers holding a decisions mapping; :attr:`DecisionGraph.fed` is the same set.
+    """
     return {s for d in decisions.values() if isinstance(d, InputChoice) and d.sources for s in d.sources}
 
 
-def _best_nonzero(names: tuple[str, ...], p: torch.Tensor) -> tuple[str, float]:
-    pairs = [(float(p[i]), -i, n) for i, n in enumerate(names) if n not in ZERO_OPS]
-    if not pairs:
-        return names[int(torch.argmax(p))], 0.0
-    w, _, n = max(pairs)
+def _best(names: tuple[str, ...], allowed: tuple[str, ...], p: torch.Tensor) -> tuple[str, float]:
+    """The most probable of ``allowed`` (ties to the lower index) and its probability.
+
+    Candidates with probability exactly 0 (masked away by a supernet) are passed over while any
+    allowed one has mass, so a tie at zero never revives a masked candidate.
+    """
+    pool = [(float(p[i]), -i, n) for i, n in enumerate(names) if n in allowed]
+    w, _, n = max([t for t in pool if t[0] > 0] or pool)
     return n, w
 
 
@@ -35,8 +42,8 @@ def magnitude_arch(
     """Pick the strongest candidate per Choice and the strongest inputs per InputChoice.
 
     A Choice feeding an InputChoice is chosen among its non-zero candidates (DARTS); an input's
-    score is its strategy weight (PC-DARTS softmax(β), else 1) times its edge's best non-zero
-    probability. Ties go to the lower index, so the result is deterministic.
+    score is its strategy weight (PC-DARTS softmax(β), else 1; 0 when masked away) times its edge's
+    best non-zero probability. Ties go to the lower index, so the result is deterministic.
 
     Example:
         >>> import torch
@@ -46,24 +53,16 @@ def magnitude_arch(
         >>> magnitude_arch(net, {"op": torch.tensor([0.3, 0.7])}).choices
         {'op': 'nor_conv_3x3'}
     """
-    decisions = collect_decisions(space)
-    fed = fed_labels(decisions)
+    graph = DecisionGraph.of(space)
     input_weights = input_weights or {}
     choices: dict[str, object] = {}
     strength: dict[str, float] = {}
-    for label, d in decisions.items():
-        if isinstance(d, InputChoice):
-            continue
+    for label, names in graph.choices.items():
         if label not in probabilities:
             raise KeyError(f"no probabilities for decision {label!r}")
         p = probabilities[label].detach().float().cpu()
-        if label in fed:
-            choices[label], strength[label] = _best_nonzero(d, p)
-        else:
-            choices[label] = d[int(torch.argmax(p))]
-    for label, d in decisions.items():
-        if not isinstance(d, InputChoice):
-            continue
+        choices[label], strength[label] = _best(names, graph.selectable(label), p)
+    for label, d in graph.inputs.items():
         w = input_weights.get(label)
         w = torch.ones(d.n_candidates) if w is None else w.detach().float().cpu()
         scores = [float(w[i]) * (strength.get(d.sources[i], 1.0) if d.sources else 1.0) for i in range(d.n_candidates)]
@@ -86,13 +85,11 @@ def random_arch(space: nn.Module, rng: random.Random | int | None = None) -> Arc
         True
     """
     rng = rng if isinstance(rng, random.Random) else random.Random(rng)
-    decisions = collect_decisions(space)
-    fed = fed_labels(decisions)
+    graph = DecisionGraph.of(space)
     choices: dict[str, object] = {}
-    for label, d in decisions.items():
-        if isinstance(d, InputChoice):
+    for label, d in {**graph.choices, **graph.inputs}.items():
+        if graph.is_input(label):
             choices[label] = tuple(sorted(rng.sample(range(d.n_candidates), d.n_chosen)))
         else:
-            pool = [n for n in d if n not in ZERO_OPS] if label in fed else list(d)
-            choices[label] = rng.choice(pool or list(d))
+            choices[label] = rng.choice(list(graph.selectable(label)))
     return check_arch(space, ArchSpec(space_name(space), choices, space_kwargs(space)))

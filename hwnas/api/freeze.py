@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from torch import nn
 
 from hwnas.api.archspec import ArchSpec, ArchSpecError
-from hwnas.api.choice import Choice, ChosenInputs, InputChoice, Skipped, collect_decisions, iter_input_choices
-
-
-def _unused_labels(module: nn.Module, choices: dict[str, Any]) -> set[str]:
-    """Labels of Choices that feed only inputs an InputChoice did not keep."""
-    used: set[str] = set()
-    unused: set[str] = set()
-    for _, ic in iter_input_choices(module):
-        if ic.sources is None or ic.label not in choices:
-            continue
-        kept = set(choices[ic.label])
-        for i, src in enumerate(ic.sources):
-            (used if i in kept else unused).add(src)
-    return unused - used
+from hwnas.api.choice import Choice, ChosenInputs, InputChoice, Skipped
+from hwnas.api.graph import DecisionGraph
 
 
 def check_arch(module: nn.Module, arch: ArchSpec) -> ArchSpec:
@@ -34,16 +21,16 @@ def check_arch(module: nn.Module, arch: ArchSpec) -> ArchSpec:
         ArchSpecError: naming the unknown label, the missing label, or the bad candidate,
             with the valid values.
     """
-    decisions = collect_decisions(module)
-    unknown = sorted(set(arch.choices) - set(decisions))
+    graph = DecisionGraph.of(module)
+    unknown = sorted(set(arch.choices) - set(graph.labels))
     if unknown:
         raise ArchSpecError(
             f"ArchSpec for space {arch.space!r} has unknown label(s) {unknown[:5]}{'...' if len(unknown) > 5 else ''}; "
-            f"the space's labels are: {', '.join(sorted(decisions))}"
+            f"the space's labels are: {', '.join(sorted(graph.labels))}"
         )
     choices = dict(arch.choices)
-    for label, d in decisions.items():
-        if isinstance(d, InputChoice) and label in choices:
+    for label, d in graph.inputs.items():
+        if label in choices:
             v = choices[label]
             if (
                 isinstance(v, str)
@@ -55,14 +42,12 @@ def check_arch(module: nn.Module, arch: ArchSpec) -> ArchSpec:
                     f"choice {label!r} must list {d.n_chosen} distinct input indices "
                     f"in [0, {d.n_candidates}), got {v!r}"
                 )
-        elif isinstance(d, InputChoice):
+        else:
             raise ArchSpecError(
                 f"ArchSpec is missing the input choice {label!r} ({d.n_chosen} of {d.n_candidates} inputs)"
             )
-    unused = _unused_labels(module, choices)
-    for label, d in decisions.items():
-        if isinstance(d, InputChoice):
-            continue
+    unused = graph.unused_labels(choices)
+    for label, d in graph.choices.items():
         if label in unused:
             choices.pop(label, None)
             continue
@@ -96,7 +81,7 @@ def freeze_module(module: nn.Module, arch: ArchSpec) -> nn.Module:
         torch.Size([1, 4, 2, 2])
     """
     arch = check_arch(module, arch)
-    unused = _unused_labels(module, dict(arch.choices))
+    unused = DecisionGraph.of(module).unused_labels(arch.choices)
     out = copy.deepcopy(module)
 
     def _replace(parent: nn.Module) -> None:
