@@ -24,7 +24,7 @@ from hwnas.search_spaces.darts_genotypes import (
     genotype_from_str,
 )
 from hwnas.search_spaces.darts_network import DartsNetwork
-from hwnas.search_spaces.darts_space import DartsSpace
+from hwnas.search_spaces.darts_space import DARTS_OPS_NO_NONE, DartsSpace
 from hwnas.search_spaces.nb201 import NB201Space, arch_to_nb201_str, nb201_str_to_arch
 from hwnas.search_spaces.proxyless import ProxylessSpace, build_timm_model, to_timm_arch_def
 
@@ -33,7 +33,8 @@ SPACES.register("nb201", NB201Space)
 SPACES.register("proxyless", ProxylessSpace)
 
 __all__ = [
-    "DARTS_V1", "DARTS_V2", "GENOTYPES", "PC_DARTS", "DartsNetwork", "DartsSpace", "Genotype", "NB201Space",
+    "DARTS_OPS_NO_NONE", "DARTS_V1", "DARTS_V2", "GENOTYPES", "PC_DARTS", "DartsNetwork", "DartsSpace", "Genotype",
+    "NB201Space",
     "ProxylessSpace", "arch_from_genotype", "arch_to_nb201_str", "build_timm_model", "canonical_genotype",
     "genotype_from_arch", "genotype_from_str", "nb201_str_to_arch", "ops", "to_timm_arch_def",
 ]

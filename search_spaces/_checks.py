@@ -29,3 +29,18 @@ def check_option(owner: str, name: str, value: Any, options: Sequence[str]) -> s
     if value not in options:
         raise ConfigError(f"{owner}: {name} must be one of {', '.join(map(repr, options))}; got {value!r}")
     return str(value)
+
+
+def check_candidates(owner: str, value: Any, known: Sequence[str]) -> tuple[str, ...]:
+    """``value`` as a non-empty tuple of distinct names from ``known``, in ``known``'s order (``None``: all)."""
+    if value is None:
+        return tuple(known)
+    if isinstance(value, str) or not isinstance(value, Sequence) or not value:
+        raise ConfigError(f"{owner}: candidates must be a non-empty list of op names from {', '.join(known)}; "
+                          f"got {value!r}")
+    unknown = [v for v in value if v not in known]
+    if unknown:
+        raise ConfigError(f"{owner}: unknown candidate(s) {unknown}; choose from {', '.join(known)}")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{owner}: candidates {list(value)} name an op twice")
+    return tuple(n for n in known if n in value)

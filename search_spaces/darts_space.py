@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from hwnas.api import ArchSpec, ArchSpecError, Choice, ConfigError, InputChoice, check_arch
-from hwnas.search_spaces._checks import check_int, check_option
+from hwnas.search_spaces._checks import check_candidates, check_int, check_option
 from hwnas.search_spaces.darts_genotypes import (
     CELL_TYPES,
     CIFAR_EVAL_KWARGS,
@@ -31,10 +32,13 @@ def avg_pool_3x3_bn(c_in: int, c_out: int, stride: int, *, affine: bool = True) 
     return nn.Sequential(pool_3x3("avg", c_in, c_out, stride, affine), nn.BatchNorm2d(c_out, affine=False))
 
 
-#: Candidates of every DARTS edge at search time: names are the DARTS op names.
+#: Candidates of every DARTS edge at search time: names are the DARTS op names. The search cell owns
+#: the BN after pooling (DARTS's MixedOp adds it; no supernet strategy adds another).
 SEARCH_CANDIDATES: dict[str, Any] = {
     name: {"max_pool_3x3": max_pool_3x3_bn, "avg_pool_3x3": avg_pool_3x3_bn}.get(name, name) for name in DARTS_OPS
 }
+#: The 7-op DARTS space of DARTS-PT and GM-NAS (their ``s5``): the 8 DARTS ops without ``none``.
+DARTS_OPS_NO_NONE: tuple[str, ...] = tuple(n for n in DARTS_OPS if n != "none")
 
 
 class SearchCell(nn.Module):
@@ -42,7 +46,7 @@ class SearchCell(nn.Module):
     InputChoice per node keeps two of them."""
 
     def __init__(self, cell_type: str, steps: int, multiplier: int, c_pp: int, c_p: int, C: int,
-                 *, reduction_prev: bool) -> None:
+                 *, reduction_prev: bool, candidates: tuple[str, ...] = DARTS_OPS) -> None:
         super().__init__()
         self.cell_type, self.steps, self.multiplier = cell_type, steps, multiplier
         reduction = cell_type == "reduce"
@@ -54,7 +58,7 @@ class SearchCell(nn.Module):
         for i in range(2, steps + 2):
             for j in range(i):
                 self.edges[f"n{i}_e{j}"] = Choice(
-                    SEARCH_CANDIDATES, label=edge_label(cell_type, i, j), c_in=C, c_out=C,
+                    {n: SEARCH_CANDIDATES[n] for n in candidates}, label=edge_label(cell_type, i, j), c_in=C, c_out=C,
                     stride=2 if reduction and j < 2 else 1, op_kwargs={"affine": False},
                 )
             self.nodes[f"n{i}"] = InputChoice(
@@ -74,8 +78,10 @@ class DartsSpace(nn.Module):
 
     Edge ``j -> i`` of every normal cell is one decision ``normal/n{i}_e{j}`` over the 8 DARTS ops
     (reduction cells: ``reduce/...``); node ``i`` keeps two inputs (``normal/n{i}``). Ops are built
-    without BN affine parameters and pooling is followed by a BN, as in DARTS search.
-    ``freeze(arch)`` returns the evaluation :class:`DartsNetwork` at this space's C and depth.
+    without BN affine parameters and pooling is followed by one non-affine BN, as in DARTS search.
+    ``candidates`` picks a subset of the ops (DARTS-PT and GM-NAS search 7, without ``none``:
+    :data:`DARTS_OPS_NO_NONE`). ``freeze(arch)`` returns the evaluation :class:`DartsNetwork` at this
+    space's C and depth.
 
     Example:
         >>> import torch
@@ -96,7 +102,8 @@ class DartsSpace(nn.Module):
         return dict(IMAGENET_EVAL_KWARGS if kwargs.get("stem") == "imagenet" else CIFAR_EVAL_KWARGS)
 
     def __init__(self, *, C: int = 16, layers: int = 8, steps: int = 4, multiplier: int = 4, stem_multiplier: int = 3,
-                 num_classes: int = 10, in_channels: int = 3, stem: str = "cifar") -> None:
+                 num_classes: int = 10, in_channels: int = 3, stem: str = "cifar",
+                 candidates: Sequence[str] | None = None) -> None:
         super().__init__()
         owner = "DartsSpace"
         self.C = check_int(owner, "C", C, minimum=2)
@@ -109,11 +116,14 @@ class DartsSpace(nn.Module):
         self.num_classes = check_int(owner, "num_classes", num_classes, minimum=1)
         self.in_channels = check_int(owner, "in_channels", in_channels, minimum=1)
         self.stem_kind = check_option(owner, "stem", stem, STEMS)
+        self.candidates = check_candidates(owner, candidates, DARTS_OPS)
         self.space_kwargs = {
             "C": self.C, "layers": self.layers, "steps": self.steps, "multiplier": self.multiplier,
             "stem_multiplier": self.stem_multiplier, "num_classes": self.num_classes,
             "in_channels": self.in_channels, "stem": self.stem_kind,
         }
+        if self.candidates != DARTS_OPS:  # recorded only when not the default, so older ArchSpecs stay equal
+            self.space_kwargs["candidates"] = list(self.candidates)
         side = 32 if stem == "cifar" else 224
         self.default_input_size = (self.in_channels, side, side)
 
@@ -126,7 +136,8 @@ class DartsSpace(nn.Module):
             cell_type = CELL_TYPES[1] if i in reductions else CELL_TYPES[0]
             if i in reductions:
                 c_cur *= 2
-            self.cells.append(SearchCell(cell_type, steps, multiplier, c_pp, c_p, c_cur, reduction_prev=reduction_prev))
+            self.cells.append(SearchCell(cell_type, steps, multiplier, c_pp, c_p, c_cur, reduction_prev=reduction_prev,
+                                         candidates=self.candidates))
             reduction_prev = i in reductions
             c_pp, c_p = c_p, multiplier * c_cur
         self.global_pooling = nn.AdaptiveAvgPool2d(1)

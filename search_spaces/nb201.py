@@ -14,13 +14,14 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from hwnas.api import ArchSpec, ArchSpecError, Choice, freeze_module
-from hwnas.search_spaces._checks import check_int
+from hwnas.search_spaces._checks import check_candidates, check_int
 from hwnas.search_spaces.ops import NB201_OPS, ReLUConvBN
 
 #: The six edges ``(node, source)`` in the order of the benchmark's arch string.
@@ -36,10 +37,10 @@ def nb201_edge_label(node: int, source: int) -> str:
 class NB201Cell(nn.Module):
     """Four nodes; node i = sum over j < i of edge (i <- j) applied to node j."""
 
-    def __init__(self, C: int) -> None:
+    def __init__(self, C: int, candidates: tuple[str, ...] = NB201_OPS) -> None:
         super().__init__()
         self.edges = nn.ModuleDict({
-            f"{i}_{j}": Choice(NB201_OPS, label=nb201_edge_label(i, j), c_in=C, c_out=C) for i, j in NB201_EDGES
+            f"{i}_{j}": Choice(candidates, label=nb201_edge_label(i, j), c_in=C, c_out=C) for i, j in NB201_EDGES
         })
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -79,6 +80,8 @@ class NB201Space(nn.Module):
     Args:
         C: Channels of the first stage (16 in the benchmark). N: Cells per stage (5).
         num_classes: Classifier outputs. in_channels: Image channels.
+        candidates: A subset of the benchmark's 5 ops (default: all). Pooling is the benchmark's bare
+            3x3 average pooling: the NB201 search cell puts no BN after it.
 
     Example:
         >>> import torch
@@ -94,21 +97,25 @@ class NB201Space(nn.Module):
     #: The benchmark's setting, used when reporting the figures of any NB201 arch.
     report_kwargs: dict[str, Any] = {"C": 16, "N": 5}
 
-    def __init__(self, *, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3) -> None:
+    def __init__(self, *, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3,
+                 candidates: Sequence[str] | None = None) -> None:
         super().__init__()
         owner = "NB201Space"
         C = check_int(owner, "C", C, minimum=1)
         N = check_int(owner, "N", N, minimum=1)
         num_classes = check_int(owner, "num_classes", num_classes, minimum=1)
         in_channels = check_int(owner, "in_channels", in_channels, minimum=1)
-        self.space_kwargs = {"C": C, "N": N, "num_classes": num_classes, "in_channels": in_channels}
+        self.candidates = check_candidates(owner, candidates, NB201_OPS)
+        self.space_kwargs: dict[str, Any] = {"C": C, "N": N, "num_classes": num_classes, "in_channels": in_channels}
+        if self.candidates != NB201_OPS:
+            self.space_kwargs["candidates"] = list(self.candidates)
         self.default_input_size = (in_channels, 32, 32)
         self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
         cells: list[nn.Module] = []
         for stage, width in enumerate((C, 2 * C, 4 * C)):
             if stage:
                 cells.append(ResNetBasicBlock(width // 2, width, 2))
-            cells += [NB201Cell(width) for _ in range(N)]
+            cells += [NB201Cell(width, self.candidates) for _ in range(N)]
         self.cells = nn.Sequential(*cells)
         self.lastact = nn.Sequential(nn.BatchNorm2d(4 * C), nn.ReLU(inplace=True))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)

@@ -18,8 +18,8 @@ Example:
 """
 
 from hwnas.api import SUPERNETS
-from hwnas.supernets._base import RelaxedChoice, Supernet, SupernetError, WeightedInputs
-from hwnas.supernets.darts import DartsMixedOp, DartsSupernet, PoolBN
+from hwnas.supernets._base import Mix, RelaxedChoice, Supernet, SupernetError, WeightedInputs
+from hwnas.supernets.darts import DartsMixedOp, DartsSupernet
 from hwnas.supernets.gdas import GdasSupernet, GumbelMixedOp
 from hwnas.supernets.pc_darts import PartialMixedOp, PCDartsSupernet, channel_shuffle
 from hwnas.supernets.proxyless import ProxylessMixedOp, ProxylessSupernet
@@ -33,7 +33,7 @@ for _name, _cls in (
     SUPERNETS.register(_name, _cls)
 
 __all__ = [
-    "DartsMixedOp", "DartsSupernet", "GdasSupernet", "GumbelMixedOp", "PCDartsSupernet", "PartialMixedOp",
-    "PoolBN", "ProxylessMixedOp", "ProxylessSupernet", "RelaxedChoice", "Supernet", "SupernetError",
+    "DartsMixedOp", "DartsSupernet", "Mix", "GdasSupernet", "GumbelMixedOp", "PCDartsSupernet", "PartialMixedOp",
+    "ProxylessMixedOp", "ProxylessSupernet", "RelaxedChoice", "Supernet", "SupernetError",
     "WeightedInputs", "channel_shuffle",
 ]

@@ -9,32 +9,65 @@ unchanged: freezing replaces a relaxed choice by a freshly built chosen candidat
 The supernet owns one architecture parameter per label. Relaxed modules ask the supernet's
 :class:`_Decisions` for their label's decision (mixing weights, a sampled path); inside one
 ``supernet(x)`` call each label is decided once and shared by every Choice with that label.
+
+Masks on decisions (the mechanism of perturbation selection and supernet splits), for every strategy:
+
+* :meth:`Supernet.restrict` / :meth:`Supernet.fix` keep a subset of a label's candidates (or of an
+  InputChoice's inputs). The distribution is renormalised over what is allowed: softmax over the
+  allowed entries, exactly 0 elsewhere (GM-NAS's masked softmax). Sampling strategies (GDAS,
+  ProxylessNAS) draw only allowed candidates. Masks are buffers (checkpointed), α keeps its shape,
+  and ``probabilities()`` / ``input_weights()`` return the masked distribution, so every cost model
+  prices it. An InputChoice restricted to ``n_chosen`` inputs has its topology decided.
+* :meth:`Supernet.perturb` drops one candidate or input for the forwards inside a ``with`` block,
+  without renormalising: a mixing strategy's remaining weights sum to ``1 - w_dropped`` (DARTS-PT);
+  a sampling strategy draws among the rest. ``probabilities()`` does not see a perturbation.
+* Mixed ops never run a candidate whose weight is structurally zero (masked, perturbed away, or on
+  an edge all of whose InputChoice inputs are masked): a fixed edge costs one op.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from hwnas.api import (
+    ZERO_OPS,
     ArchSpec,
     Choice,
+    DecisionGraph,
     InputChoice,
     UserError,
-    collect_decisions,
     magnitude_arch,
 )
+from hwnas.supernets._masks import DecisionMasks
 
 PHASES = ("weight", "arch")
 
 
 class SupernetError(UserError, ValueError):
-    """A space cannot be wrapped by a supernet strategy (no decisions, already wrapped, mismatched labels)."""
+    """A space cannot be wrapped by a supernet strategy (no decisions, already wrapped, mismatched labels),
+    or a mask names an unknown label or candidate."""
+
+
+@dataclass(frozen=True)
+class Mix:
+    """A mixing strategy's decision of one label for one forward.
+
+    Attributes:
+        weights: Per-candidate (or per-input) weights; ``None`` for an unweighted sum (DARTS inputs).
+        active: The candidates (inputs) to run (sum), in index order: allowed, not perturbed away, and
+            not on an edge whose every InputChoice input is masked.
+    """
+
+    weights: torch.Tensor | None
+    active: tuple[int, ...]
 
 
 class _Decisions:
@@ -96,16 +129,26 @@ class RelaxedChoice(Choice):
         raise NotImplementedError
 
 
+def zeros_output(x: torch.Tensor, c_out: int, stride: int) -> torch.Tensor:
+    """What an edge that runs nothing outputs: zeros of a ``c_out``-channel, stride-``stride`` op's shape."""
+    if x.dim() != 4:
+        return torch.zeros_like(x)
+    n, _, h, w = x.shape
+    return x.new_zeros(n, c_out, math.ceil(h / stride), math.ceil(w / stride))
+
+
 class WeightedInputs(InputChoice):
-    """An InputChoice whose inputs are scaled by per-input weights from the supernet (PC-DARTS's β)."""
+    """An InputChoice that sums its active inputs, each scaled by its weight when the decision has
+    weights (PC-DARTS's softmax(β)); without weights it is the DARTS sum over the allowed inputs."""
 
     def __init__(self, ic: InputChoice, decisions: _Decisions) -> None:
         super().__init__(n_candidates=ic.n_candidates, n_chosen=ic.n_chosen, label=ic.label, sources=ic.sources)
         self._decisions = decisions
 
     def forward(self, inputs: Any) -> torch.Tensor:
-        w = self._decisions.get(self.label)
-        terms = [w[i] * t for i, t in enumerate(inputs) if t is not None]
+        mix: Mix = self._decisions.get(self.label)
+        w = mix.weights
+        terms = [t if w is None else w[i] * t for i in mix.active if (t := inputs[i]) is not None]
         if not terms:
             raise RuntimeError(f"InputChoice {self.label!r}: no input reached this node")
         out = terms[0]
@@ -152,10 +195,11 @@ class Supernet(nn.Module):
     ``choice.candidate_names``) and, where a strategy learns input weights, ``self.beta`` (one per
     InputChoice label); the wrapped space is ``self.space``. Both are registered, so
     ``state_dict()``, checkpoints and DDP see them (DDP needs ``find_unused_parameters=True`` for
-    strategies that run a subset of paths or of parameters per step).
+    strategies that run a subset of paths or of parameters per step). ``self.masks`` holds the
+    masks on decisions (see the module docstring) and ``self.graph`` the space's decision graph.
 
-    The search loop tells phase-dependent strategies what a forward is for with
-    :meth:`set_phase` (``"weight"`` or ``"arch"``; ``"arch"`` until told otherwise), and calls
+    Lifecycle, called by the search loop: :meth:`on_epoch_start` before each epoch, :meth:`set_phase`
+    (``"weight"`` or ``"arch"``; ``"arch"`` until told otherwise) before each step, and
     :meth:`after_arch_step` right after every architecture-optimizer step.
     """
 
@@ -169,14 +213,14 @@ class Supernet(nn.Module):
         if any(isinstance(m, (RelaxedChoice, WeightedInputs)) for m in space.modules()):
             raise SupernetError("this space is already wrapped by a supernet strategy; build a fresh space")
         try:
-            decisions = collect_decisions(space)
+            graph = DecisionGraph.of(space)
         except ValueError as e:
             raise SupernetError(str(e)) from None
-        if not decisions:
+        if not graph.labels:
             raise SupernetError(f"{type(space).__name__} holds no Choice or InputChoice: nothing to search")
-        self._choice_names: dict[str, tuple[str, ...]] = {
-            k: v for k, v in decisions.items() if not isinstance(v, InputChoice)
-        }
+        #: The space's decisions: labels, candidates, which inputs each Choice feeds.
+        self.graph = graph
+        self._choice_names: dict[str, tuple[str, ...]] = dict(graph.choices)
         self._input_sizes: dict[str, int] = {}
         for _, m in space.named_modules():
             if isinstance(m, InputChoice):
@@ -193,6 +237,12 @@ class Supernet(nn.Module):
                 for label, names in self._choice_names.items()
             }
         )
+        mask_keys = _param_keys([*self._choice_names, *self._input_sizes])
+        self.masks = DecisionMasks({**{k: len(v) for k, v in self._choice_names.items()}, **self._input_sizes},
+                                   mask_keys)
+        #: Label -> candidate (input) indices dropped by an open :meth:`perturb` block.
+        self._dropped: dict[str, set[int]] = {}
+        self._zero = {k: tuple(n in ZERO_OPS for n in v) for k, v in self._choice_names.items()}
         # "arch" by default so that a plain training forward gives α its gradient (ProxylessNAS's
         # active path weights get theirs too, except in lean mode); the loop sets the phase per step.
         self._phase = "arch"
@@ -209,11 +259,17 @@ class Supernet(nn.Module):
         raise NotImplementedError
 
     def _relax_input(self, ic: InputChoice) -> nn.Module:
-        return ic  # plain sum of the inputs, the DARTS relaxation
+        return WeightedInputs(ic, self._decisions)  # without weights: the DARTS sum, over the allowed inputs
 
     def _decide(self, label: str) -> Any:
-        """The decision of ``label`` for one forward (weights, a sampled path...)."""
-        return self.probabilities_of(label)
+        """The decision of ``label`` for one forward (weights, a sampled path...): a :class:`Mix` by default."""
+        if label in self._input_sizes:
+            return self._input_mix(label)
+        return Mix(self.mixing_weights(label), self.active(label))
+
+    def _input_mix(self, label: str) -> Mix:
+        """An InputChoice's decision: the DARTS sum over the active inputs (strategies with β weigh them)."""
+        return Mix(None, self.active(label))
 
     # -- public interface ----------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -233,7 +289,147 @@ class Supernet(nn.Module):
             raise KeyError(f"no Choice label {label!r}; labels: {', '.join(self._choice_names)}") from None
 
     def probabilities_of(self, label: str) -> torch.Tensor:
-        return torch.softmax(self.alpha_of(label), dim=-1)
+        """softmax(α) of Choice ``label`` over its allowed candidates (exactly 0 on masked ones)."""
+        return self._masked_softmax(self.alpha_of(label), label)
+
+    def _masked_softmax(self, logits: torch.Tensor, label: str) -> torch.Tensor:
+        if self.masks.all_allowed(label):
+            return torch.softmax(logits, dim=-1)
+        return torch.softmax(logits.masked_fill(~self.masks.tensor(label), -math.inf), dim=-1)
+
+    def _drop_perturbed(self, weights: torch.Tensor, label: str) -> torch.Tensor:
+        dropped = self._dropped.get(label)
+        if not dropped:
+            return weights
+        idx = torch.tensor(sorted(dropped), device=weights.device)
+        return weights.index_fill(0, idx, 0.0)
+
+    def _support_logits(self, logits: torch.Tensor, label: str) -> torch.Tensor:
+        """``logits`` with every candidate a forward may not use now (masked or perturbed away) at -inf."""
+        dropped = self._dropped.get(label)
+        if not dropped:
+            return logits if self.masks.all_allowed(label) else logits.masked_fill(~self.masks.tensor(label), -math.inf)
+        keep = self.masks.tensor(label).clone()
+        keep[sorted(dropped)] = False
+        return logits.masked_fill(~keep, -math.inf)
+
+    def mixing_weights(self, label: str) -> torch.Tensor:
+        """The weights a mixing forward uses: ``probabilities_of``, perturbed candidates zeroed (not renormalised)."""
+        return self._drop_perturbed(self.probabilities_of(label), label)
+
+    # -- masks -----------------------------------------------------------------------------------
+    def _indices(self, label: str, candidates: Iterable[str | int]) -> list[int]:
+        try:
+            is_input = self.graph.is_input(label)
+        except KeyError as e:
+            raise SupernetError(str(e.args[0])) from None
+        out = []
+        for c in candidates:
+            if is_input:
+                if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < self._input_sizes[label]:
+                    raise SupernetError(
+                        f"input choice {label!r} has inputs 0..{self._input_sizes[label] - 1}, got {c!r}"
+                    )
+                out.append(int(c))
+            else:
+                names = self._choice_names[label]
+                if c not in names:
+                    raise SupernetError(f"choice {label!r} has no candidate {c!r}; candidates: {', '.join(names)}")
+                out.append(names.index(c))
+        return sorted(set(out))
+
+    def restrict(self, label: str, candidates: Iterable[str | int]) -> None:
+        """Allow only ``candidates`` of ``label`` (names for a Choice, input indices for an InputChoice).
+
+        Replaces any earlier mask of the label. The distribution renormalises over what is allowed.
+
+        Raises:
+            SupernetError: unknown label or candidate; an empty set; fewer inputs than the InputChoice
+                keeps; or only zero ops on a Choice that feeds an InputChoice.
+        """
+        idx = self._indices(label, candidates)
+        if not idx:
+            raise SupernetError(f"restrict({label!r}) needs at least one candidate")
+        if label in self._input_sizes:
+            need = self.graph.inputs[label].n_chosen
+            if len(idx) < need:
+                raise SupernetError(f"input choice {label!r} keeps {need} inputs; allow at least {need}, got {idx}")
+        elif label in self.graph.fed and all(self._zero[label][i] for i in idx) and not all(self._zero[label]):
+            raise SupernetError(
+                f"choice {label!r} feeds an input choice and cannot be restricted to zero ops only; "
+                f"drop the input instead (restrict its input choice)"
+            )
+        self.masks.set(label, [i in idx for i in range(self.graph.size(label))])
+
+    def fix(self, label: str, candidate: str | Iterable[int]) -> None:
+        """Decide ``label``: one candidate name for a Choice, its ``n_chosen`` input indices for an InputChoice."""
+        if label in self._input_sizes:
+            if isinstance(candidate, (str, int)):
+                raise SupernetError(f"fix({label!r}) of an input choice takes a list of input indices")
+            picked = list(candidate)
+            if len(set(picked)) != self.graph.inputs[label].n_chosen:
+                raise SupernetError(
+                    f"input choice {label!r} keeps {self.graph.inputs[label].n_chosen} inputs, got {picked}"
+                )
+            self.restrict(label, picked)
+        else:
+            self.restrict(label, [candidate])  # type: ignore[list-item]
+
+    def unmask(self, label: str | None = None) -> None:
+        """Allow every candidate again (of ``label``, or of every label)."""
+        for lb in [label] if label is not None else list(self.graph.labels):
+            self._indices(lb, [])  # validates the label
+            self.masks.set(lb, [True] * self.graph.size(lb))
+
+    def allowed(self, label: str) -> tuple[Any, ...]:
+        """The allowed candidate names (Choice) or input indices (InputChoice) of ``label``."""
+        self._indices(label, [])
+        mask = self.masks.allowed(label)
+        if label in self._input_sizes:
+            return tuple(i for i, a in enumerate(mask) if a)
+        return tuple(n for n, a in zip(self._choice_names[label], mask) if a)
+
+    def is_decided(self, label: str) -> bool:
+        """Whether the masks leave ``label`` no choice (one candidate; ``n_chosen`` inputs)."""
+        n = len(self.allowed(label))
+        return n == (self.graph.inputs[label].n_chosen if label in self._input_sizes else 1)
+
+    @contextlib.contextmanager
+    def perturb(self, label: str, candidate: str | int) -> Iterator[None]:
+        """Inside the block, forwards run without ``candidate`` of ``label`` (an op name, or an input index).
+
+        Nothing is renormalised: a mixing strategy's other weights keep their values (DARTS-PT's
+        "remove the op"); a sampling strategy draws among the rest. Blocks nest.
+
+        Raises:
+            SupernetError: unknown label or candidate, or a candidate the masks already exclude.
+        """
+        (i,) = self._indices(label, [candidate])
+        if not self.masks.allowed(label)[i]:
+            raise SupernetError(f"cannot perturb {candidate!r} of {label!r}: the masks already exclude it")
+        dropped = self._dropped.setdefault(label, set())
+        fresh = i not in dropped
+        dropped.add(i)
+        try:
+            yield
+        finally:
+            if fresh:
+                dropped.discard(i)
+            if not dropped:
+                self._dropped.pop(label, None)
+
+    def active(self, label: str) -> tuple[int, ...]:
+        """Candidate (input) indices a forward uses now: allowed, not perturbed away, and - for a Choice
+        feeding InputChoices - none if every input it feeds is masked or perturbed away. Host-side only."""
+        mask = self.masks.allowed(label)
+        dropped = self._dropped.get(label, ())
+        slots = self.graph.feeds.get(label)
+        if slots and not any(self._input_live(s.input_choice, s.index) for s in slots):
+            return ()
+        return tuple(i for i, a in enumerate(mask) if a and i not in dropped)
+
+    def _input_live(self, label: str, index: int) -> bool:
+        return self.masks.allowed(label)[index] and index not in self._dropped.get(label, ())
 
     def arch_parameters(self) -> list[nn.Parameter]:
         """α (and β where learned): every parameter registered outside ``self.space``."""
@@ -249,8 +445,9 @@ class Supernet(nn.Module):
         return {label: self.probabilities_of(label) for label in self._choice_names}
 
     def input_weights(self) -> dict[str, torch.Tensor]:
-        """Per InputChoice label, a weight per input: all ones unless the strategy learns them."""
-        return {label: torch.ones(n, device=self._device()) for label, n in self._input_sizes.items()}
+        """Per InputChoice label, a weight per input: 1 where allowed and 0 where masked, unless the strategy
+        learns them."""
+        return {label: self.masks.tensor(label).to(torch.float32) for label in self._input_sizes}
 
     def export(self) -> ArchSpec:
         """The magnitude-selected architecture (argmax per Choice, strongest inputs per InputChoice)."""
@@ -269,6 +466,9 @@ class Supernet(nn.Module):
 
     def after_arch_step(self) -> None:
         """Called by the loop right after each architecture-optimizer step (no-op for most strategies)."""
+
+    def on_epoch_start(self, epoch: int, epochs: int) -> None:
+        """Called by the loop before each epoch (``epoch`` counts from 0 of ``epochs``); GDAS anneals τ here."""
 
     def arch_state(self) -> dict[str, Any]:
         """Plain numbers for logging: probabilities per Choice label and input weights per InputChoice label."""

@@ -8,67 +8,52 @@ import torch
 from torch import nn
 
 from hwnas.api import ZERO_OPS, Choice
-from hwnas.supernets._base import RelaxedChoice, Supernet, _Decisions
-
-
-class PoolBN(nn.Module):
-    """A pooling candidate followed by a non-affine BN, as the DARTS/PC-DARTS *search* networks do.
-
-    Pooling outputs are not normalised while the conv candidates end in BN; the papers' search code
-    rescales them so the mixture is balanced. Frozen networks build the bare candidate again.
-    Applied only to 4-D outputs with the expected channel count, so odd user candidates pass through.
-    """
-
-    def __init__(self, op: nn.Module, channels: int) -> None:
-        super().__init__()
-        self.op = op
-        self.bn = nn.BatchNorm2d(channels, affine=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.op(x)
-        if y.dim() == 4 and y.shape[1] == self.bn.num_features:
-            y = self.bn(y)
-        return y
+from hwnas.supernets._base import Mix, RelaxedChoice, Supernet, _Decisions, zeros_output
 
 
 def build_candidates(
-    choice: Choice, *, c_in: int | None = None, c_out: int | None = None, pool_bn: bool = False
+    choice: Choice, *, c_in: int | None = None, c_out: int | None = None
 ) -> tuple[nn.ModuleList, tuple[bool, ...]]:
-    """Build every candidate of ``choice`` (optionally at another width); also says which are zero ops."""
-    ops = nn.ModuleList()
-    co = choice.c_out if c_out is None else c_out
-    for name in choice.candidate_names:
-        op = choice.build(name, c_in=c_in, c_out=c_out)
-        if pool_bn and "pool" in name:
-            op = PoolBN(op, co)
-        ops.append(op)
+    """Build every candidate of ``choice`` (optionally at another width); also says which are zero ops.
+
+    Candidates are built exactly as the space declares them: a space whose search cell normalises
+    pooling (DARTS puts a non-affine BN after it) declares that candidate, so no strategy adds layers.
+    """
+    ops = nn.ModuleList(choice.build(name, c_in=c_in, c_out=c_out) for name in choice.candidate_names)
     return ops, tuple(n in ZERO_OPS for n in choice.candidate_names)
 
 
-def mix(ops: Sequence[nn.Module], is_zero: Sequence[bool], weights: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``Σ_i w_i · op_i(x)``. Zero ops add ``w·0``: they change nothing in the value nor in any gradient
-    (∂L/∂w_zero = ⟨∂L/∂y, 0⟩ = 0), so they are not run unless every candidate is a zero op;
-    their α still gets its gradient through the softmax normalisation of the others."""
+def mix(ops: Sequence[nn.Module], is_zero: Sequence[bool], decision: Mix, x: torch.Tensor, *, c_out: int,
+        stride: int) -> torch.Tensor:
+    """``Σ_{i active} w_i · op_i(x)``.
+
+    Zero ops add ``w·0``: they change nothing in the value nor in any gradient (∂L/∂w_zero =
+    ⟨∂L/∂y, 0⟩ = 0), so they are not run; their α still gets its gradient through the softmax
+    normalisation of the others. Candidates outside ``decision.active`` (masked, perturbed away) have
+    weight 0 and are not run either. When nothing is left to run the output is zeros of the edge's
+    shape (``c_out`` channels at ``stride``).
+    """
+    w = decision.weights
     out: torch.Tensor | None = None
-    for i, op in enumerate(ops):
+    for i in decision.active:
         if is_zero[i]:
             continue
-        y = weights[i] * op(x)
+        y = ops[i](x) if w is None else w[i] * ops[i](x)
         out = y if out is None else out + y
-    if out is None:  # only zero candidates: the output is zero but must have the right shape
-        out = weights[0] * ops[0](x)
+    if out is None:
+        return zeros_output(x, c_out, stride)
     return out
 
 
 class DartsMixedOp(RelaxedChoice):
     """Softmax-weighted sum of all candidates (the DARTS continuous relaxation)."""
 
-    def __init__(self, choice: Choice, decisions: _Decisions, *, pool_bn: bool = True) -> None:
+    def __init__(self, choice: Choice, decisions: _Decisions) -> None:
         super().__init__(choice, decisions)
-        self.ops, self._is_zero = build_candidates(choice, pool_bn=pool_bn)
+        self.ops, self._is_zero = build_candidates(choice)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return mix(self.ops, self._is_zero, self.decision(), x)
+        return mix(self.ops, self._is_zero, self.decision(), x, c_out=self.c_out, stride=self.stride)
 
 
 class DartsSupernet(Supernet):
@@ -79,9 +64,8 @@ class DartsSupernet(Supernet):
 
     Args:
         space: A module holding Choices; relaxed in place and owned by the supernet as ``self.space``.
-        alpha_init_std: α starts as ``alpha_init_std * randn`` (DARTS: 1e-3).
-        pool_bn: Put a non-affine BN after pooling candidates (candidate names containing ``"pool"``), as
-            the DARTS search network does.
+        alpha_init_std: α starts as ``alpha_init_std * randn`` (DARTS: 1e-3; 0 gives the exactly uniform
+            start of GM-NAS's ``fix_alpha_equal``).
 
     Example:
         >>> import torch
@@ -98,9 +82,8 @@ class DartsSupernet(Supernet):
 
     strategy = "darts"
 
-    def __init__(self, space: nn.Module, *, alpha_init_std: float = 1e-3, pool_bn: bool = True) -> None:
-        self._pool_bn = bool(pool_bn)
+    def __init__(self, space: nn.Module, *, alpha_init_std: float = 1e-3) -> None:
         super().__init__(space, alpha_init_std=alpha_init_std)
 
     def _relax_choice(self, choice: Choice) -> nn.Module:
-        return DartsMixedOp(choice, self._decisions, pool_bn=self._pool_bn)
+        return DartsMixedOp(choice, self._decisions)

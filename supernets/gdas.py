@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from hwnas.api import Choice
-from hwnas.supernets._base import RelaxedChoice, Supernet, _Decisions
+from hwnas.supernets._base import RelaxedChoice, Supernet, _Decisions, zeros_output
 
 
 class GumbelMixedOp(RelaxedChoice):
@@ -24,6 +24,8 @@ class GumbelMixedOp(RelaxedChoice):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         active, hard = self.decision()
+        if active is None:  # every candidate masked away, or the edge's inputs all dropped
+            return zeros_output(x, self.c_out, self.stride)
         y = self.ops[active](x)
         if hard is None:
             return y
@@ -34,7 +36,8 @@ class GdasSupernet(Supernet):
     """GDAS: in training, each label draws ``s = softmax((log_softmax(α) + Gumbel) / τ)`` once per forward;
     the argmax candidate alone runs, scaled by its straight-through hard weight, so α and the weights
     both get gradients from the same forward. Eval mode runs the argmax of α. The loop anneals ``tau``
-    (paper: 10 → 0.1 linearly over the search) with :meth:`set_tau`.
+    (paper: 10 → 0.1 linearly over the search) with :meth:`set_tau`. Masks and perturbations limit
+    the draw (and the eval-mode argmax) to the candidates still allowed.
 
     Args:
         space: A module holding Choices; relaxed in place and owned by the supernet as ``self.space``.
@@ -73,11 +76,16 @@ class GdasSupernet(Supernet):
     def _relax_choice(self, choice: Choice) -> nn.Module:
         return GumbelMixedOp(choice, self._decisions)
 
-    def _decide(self, label: str) -> tuple[int, Any]:
-        alpha = self.alpha_of(label)
+    def _decide(self, label: str) -> Any:
+        if label in self._input_sizes:
+            return self._input_mix(label)
+        active = self.active(label)
+        if not active:
+            return None, None
+        logits = self._support_logits(self.alpha_of(label), label)
         if not self.training:
-            return int(torch.argmax(alpha)), None
-        logp = torch.log_softmax(alpha, dim=-1)
+            return (active[0] if len(active) == 1 else int(torch.argmax(logits))), None
+        logp = torch.log_softmax(logits, dim=-1)
         while True:  # resample the rare draw that overflows (as the GDAS code does)
             gumbel = -torch.empty_like(logp).exponential_().log()
             soft = torch.softmax((logp + gumbel) / self.tau, dim=-1)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
 from hwnas.api import Choice, InputChoice
-from hwnas.supernets._base import RelaxedChoice, Supernet, WeightedInputs, _Decisions, _param_keys
+from hwnas.supernets._base import Mix, RelaxedChoice, Supernet, WeightedInputs, _Decisions, _param_keys
 from hwnas.supernets.darts import build_candidates, mix
 
 
@@ -29,12 +27,12 @@ class PartialMixedOp(RelaxedChoice):
     and ``self.k`` says so.
     """
 
-    def __init__(self, choice: Choice, decisions: _Decisions, *, k: int, pool_bn: bool = True) -> None:
+    def __init__(self, choice: Choice, decisions: _Decisions, *, k: int) -> None:
         super().__init__(choice, decisions)
         c = choice.c_in
         self.k = int(k) if k > 1 and choice.c_in == choice.c_out and c % k == 0 else 1
         width = c // self.k if self.k > 1 else None
-        self.ops, self._is_zero = build_candidates(choice, c_in=width, c_out=width, pool_bn=pool_bn)
+        self.ops, self._is_zero = build_candidates(choice, c_in=width, c_out=width)
         # The paper bypasses reduction edges with a 2x2 max pool; ceil_mode matches the ceil(H/s) size of
         # padded stride-s candidates on odd inputs too (identical to the paper's on even sizes).
         s = choice.stride
@@ -43,9 +41,9 @@ class PartialMixedOp(RelaxedChoice):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = self.decision()
         if self.k == 1:
-            return mix(self.ops, self._is_zero, w, x)
+            return mix(self.ops, self._is_zero, w, x, c_out=self.c_out, stride=self.stride)
         part = x.shape[1] // self.k
-        y = mix(self.ops, self._is_zero, w, x[:, :part])
+        y = mix(self.ops, self._is_zero, w, x[:, :part], c_out=part, stride=self.stride)
         rest = self.bypass(x[:, part:])
         return channel_shuffle(torch.cat([y, rest], dim=1), self.k)
 
@@ -64,7 +62,6 @@ class PCDartsSupernet(Supernet):
         k: Channel fraction 1/K sent through the candidates (paper: 4). Choices with ``c_in != c_out``
             or a width not divisible by K use K = 1 (a full DARTS mixed op).
         alpha_init_std: α and β start as ``alpha_init_std * randn`` (paper: 1e-3).
-        pool_bn: Non-affine BN after pooling candidates, as the paper's search network.
 
     Example:
         >>> import torch
@@ -78,11 +75,10 @@ class PCDartsSupernet(Supernet):
 
     strategy = "pc_darts"
 
-    def __init__(self, space: nn.Module, *, k: int = 4, alpha_init_std: float = 1e-3, pool_bn: bool = True) -> None:
+    def __init__(self, space: nn.Module, *, k: int = 4, alpha_init_std: float = 1e-3) -> None:
         if int(k) < 1:
             raise ValueError(f"PC-DARTS needs k >= 1, got {k}")
         self._k = int(k)
-        self._pool_bn = bool(pool_bn)
         super().__init__(space, alpha_init_std=alpha_init_std)
 
     def _init_strategy(self, alpha_init_std: float) -> None:
@@ -95,15 +91,15 @@ class PCDartsSupernet(Supernet):
         )
 
     def _relax_choice(self, choice: Choice) -> nn.Module:
-        return PartialMixedOp(choice, self._decisions, k=self._k, pool_bn=self._pool_bn)
+        return PartialMixedOp(choice, self._decisions, k=self._k)
 
     def _relax_input(self, ic: InputChoice) -> nn.Module:
         return WeightedInputs(ic, self._decisions)
 
-    def _decide(self, label: str) -> Any:
-        if label in self._beta_keys:
-            return torch.softmax(self.beta[self._beta_keys[label]], dim=-1)
-        return self.probabilities_of(label)
+    def _input_mix(self, label: str) -> Mix:
+        """softmax(β) over the allowed inputs, perturbed-away inputs zeroed without renormalising."""
+        w = self._drop_perturbed(self._masked_softmax(self.beta[self._beta_keys[label]], label), label)
+        return Mix(w, self.active(label))
 
     def beta_of(self, label: str) -> nn.Parameter:
         """The edge-normalisation parameter β of InputChoice ``label``."""
@@ -113,5 +109,5 @@ class PCDartsSupernet(Supernet):
             raise KeyError(f"no InputChoice label {label!r}; labels: {', '.join(self._beta_keys)}") from None
 
     def input_weights(self) -> dict[str, torch.Tensor]:
-        """Per InputChoice label, softmax(β) over its inputs."""
-        return {label: torch.softmax(self.beta[key], dim=-1) for label, key in self._beta_keys.items()}
+        """Per InputChoice label, softmax(β) over its allowed inputs (0 on masked ones)."""
+        return {label: self._masked_softmax(self.beta[key], label) for label, key in self._beta_keys.items()}

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from hwnas.api import ZERO_OPS, Choice
-from hwnas.supernets._base import RelaxedChoice, Supernet, _Decisions
+from hwnas.supernets._base import RelaxedChoice, Supernet, _Decisions, zeros_output
 
 MODES = ("two", "full", "lean")
 
@@ -42,7 +42,7 @@ MODES = ("two", "full", "lean")
 class _Path:
     """One label's decision for one forward."""
 
-    active: int
+    active: int | None  # None: nothing runs (every candidate masked away, or the edge's inputs dropped)
     gates: torch.Tensor | None = None  # differentiable binary gates (arch phase only)
     involved: tuple[int, ...] = ()  # candidates whose gate gradient is computed
     lean: bool = False
@@ -98,6 +98,8 @@ class ProxylessMixedOp(RelaxedChoice):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         path: _Path = self.decision()
         a = path.active
+        if a is None:
+            return zeros_output(x, self.c_out, self.stride)
         if path.gates is None:
             return self.ops[a](x)
         # A zero op's output is 0, so its gate gradient ⟨∂L/∂y, 0⟩ is 0: never run it besides the active one.
@@ -118,8 +120,10 @@ class ProxylessSupernet(Supernet):
     Call :meth:`set_phase` with ``"weight"`` before weight steps and ``"arch"`` before architecture
     steps (training mode), and :meth:`after_arch_step` right after each architecture-optimizer step
     (it does the two-path rescale; a no-op in the other modes). In eval mode the argmax path runs.
-    InputChoices are left as plain sums. The paper updates α every few batches after a weight
-    warm-up, with Adam(β1 = 0); that schedule belongs to the loop.
+    InputChoices are plain sums (over the allowed inputs). Masks and perturbations limit every draw,
+    and the eval-mode argmax, to the candidates still allowed; a label with one candidate left runs it
+    without gates (α gets no gradient from it), in every mode. The paper updates α every few batches
+    after a weight warm-up, with Adam(β1 = 0); that schedule belongs to the loop.
 
     Args:
         space: A module holding Choices; relaxed in place and owned by the supernet as ``self.space``.
@@ -150,14 +154,22 @@ class ProxylessSupernet(Supernet):
     def _relax_choice(self, choice: Choice) -> nn.Module:
         return ProxylessMixedOp(choice, self._decisions)
 
-    def _decide(self, label: str) -> _Path:
+    def _decide(self, label: str) -> Any:
+        if label in self._input_sizes:
+            return self._input_mix(label)
+        active = self.active(label)
+        if not active:
+            return _Path(None)
+        if len(active) == 1:
+            return _Path(active[0])
         alpha = self.alpha_of(label)
         n = alpha.numel()
+        logits = self._support_logits(alpha, label)
         if not self.training:
-            return _Path(int(torch.argmax(alpha)))
-        p = torch.softmax(alpha, dim=-1)
+            return _Path(int(torch.argmax(logits)))
+        p = torch.softmax(logits, dim=-1)
         # Without autograd (dry runs, cost tracing) no α update can follow: sample one path, record nothing.
-        if self._phase == "weight" or n == 1 or not torch.is_grad_enabled():
+        if self._phase == "weight" or not torch.is_grad_enabled():
             return _Path(int(torch.multinomial(p.detach(), 1)))
         if self.mode == "two":
             idx = torch.multinomial(p.detach(), 2, replacement=False)
@@ -170,10 +182,10 @@ class ProxylessSupernet(Supernet):
             seen, before = self._pending.get(label, (set(), alpha.detach().clone()))
             self._pending[label] = (seen | set(involved), before)
             return _Path(involved[pick], gates, involved)
-        active = int(torch.multinomial(p.detach(), 1))
+        pick = int(torch.multinomial(p.detach(), 1))
         hot = torch.zeros_like(p)
-        hot[active] = 1.0
-        return _Path(active, hot + p - p.detach(), tuple(range(n)), lean=self.mode == "lean")
+        hot[pick] = 1.0
+        return _Path(pick, hot + p - p.detach(), active, lean=self.mode == "lean")
 
     def after_arch_step(self) -> None:
         """Two-path mode: shift the sampled α by one offset so ``logsumexp`` over them is what it was

@@ -30,7 +30,7 @@ def test_partial_channel_op_matches_the_paper_formula(stride):
         return convs[-1]
 
     space = nn.Sequential(Choice({"conv": conv, "pool": pool}, label="op", c_in=8, c_out=8, stride=stride))
-    net = PCDartsSupernet(space, k=4, pool_bn=False)
+    net = PCDartsSupernet(space, k=4)
     op = net.space[0]
     assert op.k == 4 and convs[0].weight.shape == (2, 2, 3, 3)  # candidates built at C/K
     x = torch.randn(2, 8, 6, 6)
