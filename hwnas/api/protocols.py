@@ -33,6 +33,18 @@ class SupernetLike(Protocol):
 
     def export(self) -> ArchSpec: ...
 
+    # Lifecycle: the search loop calls these directly.
+    @property
+    def phase(self) -> str:
+        """What the current forwards are for: ``"weight"`` or ``"arch"``."""
+        ...
+
+    def set_phase(self, phase: str) -> None: ...
+
+    def after_arch_step(self) -> None: ...
+
+    def on_epoch_start(self, epoch: int, epochs: int) -> None: ...
+
 
 class CostFn(Protocol):
     """A hardware cost term: ``cost_fn(supernet) -> (scalar cost, details)``, differentiable in α."""
@@ -41,9 +53,10 @@ class CostFn(Protocol):
 
 
 class Selector(Protocol):
-    """Turns a trained supernet into an ArchSpec (magnitude, perturbation, ...)."""
+    """Turns a trained supernet into an ArchSpec (magnitude, perturbation, ...); ``context`` is a
+    :class:`hwnas.selection.SelectionContext` (loaders, loss, device, trainer factory...) or None."""
 
-    def select(self, supernet: SupernetLike, **kwargs: Any) -> ArchSpec: ...
+    def select(self, supernet: SupernetLike, context: Any = None) -> ArchSpec: ...
 
 
 def space_name(space: nn.Module) -> str:

@@ -13,6 +13,7 @@ from hwnas.api.errors import UserError
 #: Subcommand name -> module under hwnas.cli defining ``add_parser(subparsers)`` and ``run(args) -> int``.
 SUBCOMMANDS: dict[str, str] = {
     "search": "hwnas.cli.search",
+    "select": "hwnas.cli.select",
     "report": "hwnas.cli.report",
 }
 

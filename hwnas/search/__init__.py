@@ -6,6 +6,7 @@ from hwnas.search.config import (
     SearchConfig,
     SelectionConfig,
     SpaceConfig,
+    SplitsConfig,
     SupernetConfig,
     TrainConfig,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "SearchResult",
     "SelectionConfig",
     "SpaceConfig",
+    "SplitsConfig",
     "SupernetConfig",
     "TrainConfig",
     "list_recipes",

@@ -203,6 +203,19 @@ def to_weights_only_safe(obj: Any) -> Any:
     return obj
 
 
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically: a crash leaves the old file or the new one."""
+    path = Path(path)
+    _atomic_write_bytes(path, text.encode("utf-8"))
+    return path
+
+
+def keep_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
+    """``dst`` becomes a copy of ``src`` (a hard link where the file system allows), atomically."""
+    _link_or_copy(Path(src), Path(dst))
+    return Path(dst)
+
+
 def _first_line(e: BaseException) -> str:
     text = str(e).strip()
     return text.splitlines()[0] if text else type(e).__name__

@@ -47,6 +47,10 @@ class TrainConfig:
     arch_start_epoch: int = 0
     arch_every: int = 1
     arch_steps: int = 1
+    #: Never update α (DARTS-PT's "fix α": the supernet trains at the initial, near-uniform α).
+    fix_alpha: bool = False
+    #: The weight lr schedule: cosine annealing to ``w_lr_min`` over the epochs, or constant (PT's tuning).
+    w_schedule: Literal["cosine", "constant"] = "cosine"
     # execution
     amp: bool = False
     amp_dtype: Literal["float16", "bfloat16"] = "float16"
@@ -87,6 +91,59 @@ class SelectionConfig:
 
 
 @dataclass(frozen=True)
+class SplitsConfig:
+    """Gradient-matching supernet splits (GM-NAS, Hu et al. 2022); see :mod:`hwnas.splits`.
+
+    ``epochs`` lists when to split: after that many epochs of training (0 = before any). Each split
+    turns every current supernet into ``groups`` sub-supernets whose copies of one edge are restricted to
+    a group of its candidates. ``train.epochs`` counts all epochs, splits included (GM-NAS on NB201:
+    ``epochs: [15, 30]`` with ``train.epochs: 60`` -> 4 leaves).
+    """
+
+    epochs: tuple[int, ...] = ()
+    #: ``gradient`` (GM-NAS: minimise within-group gradient distance), ``random`` partition, or ``fewshot``
+    #: (one sub-supernet per candidate of one edge, the few-shot NAS baseline).
+    method: Literal["gradient", "random", "fewshot"] = "gradient"
+    groups: int = 2
+    min_group_size: int = 2
+    #: Which edge to split: ``cross`` (largest cross-group distance of its best partition: the paper and its
+    #: NB201 code), ``within`` (smallest within-group distance: its DARTS-space code), ``random``, ``first``.
+    edge_rule: Literal["cross", "within", "random", "first"] = "cross"
+    #: Glob patterns of the labels that may be split (empty: every Choice label with enough candidates).
+    labels: tuple[str, ...] = ()
+    #: Single training batches the gradient distances are averaged over (R; paper: 100).
+    repeats: int = 100
+    #: How a candidate is forced while its gradient is taken: ``hard`` (one-hot, the NB201 code) or ``soft``
+    #: (the others' weights zeroed, its own kept: the DARTS-space code).
+    force: Literal["hard", "soft"] = "hard"
+    #: Whose gradients are compared: ``choices`` (every Choice's ops but the split edge's) and/or module
+    #: paths inside the space (e.g. ``cells``: everything under ``space.cells`` but the split edge's ops).
+    grad_scope: tuple[str, ...] = ("choices",)
+    #: Which splits re-initialise the sub-supernets (weights, α, optimizers): none, the last (the papers'
+    #: default), or all.
+    restart: Literal["none", "final", "all"] = "final"
+    #: The cosine schedule of a restarted sub-supernet spans the epochs left (``remaining``, the DARTS-space
+    #: code's ``fix_sche``) or the whole search (``total``: the NB201 code, whose lr then never anneals fully).
+    restart_schedule: Literal["remaining", "total"] = "remaining"
+    #: How the leaf is chosen, on the held-out split: the accuracy of its selected architecture inside the
+    #: leaf supernet (``arch_acc``), or the leaf supernet's own accuracy (``supernet_acc``).
+    leaf_metric: Literal["arch_acc", "supernet_acc"] = "arch_acc"
+    #: Held-out batches per leaf measurement (None: the whole split).
+    eval_batches: int | None = None
+
+    def __post_init__(self) -> None:
+        if list(self.epochs) != sorted(set(self.epochs)) or any(e < 0 for e in self.epochs):
+            raise ValueError(f"splits.epochs must be increasing epochs >= 0, got {list(self.epochs)}")
+        if self.groups < 2 or self.min_group_size < 1 or self.repeats < 1:
+            raise ValueError("splits.groups must be >= 2, splits.min_group_size and splits.repeats >= 1")
+        if self.method != "gradient" and self.edge_rule in ("cross", "within"):
+            raise ValueError(f"splits.edge_rule={self.edge_rule!r} needs gradient distances: use it with "
+                             f"splits.method=gradient, or pick edge_rule random or first")
+        if not self.grad_scope:
+            raise ValueError("splits.grad_scope needs at least one entry ('choices' or a module path)")
+
+
+@dataclass(frozen=True)
 class CheckpointConfig:
     every_epochs: int = 1
     keep_last: int = 2
@@ -107,4 +164,11 @@ class SearchConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     cost: tuple[CostConfig, ...] = ()
     selection: SelectionConfig = field(default_factory=SelectionConfig)
+    splits: SplitsConfig = field(default_factory=SplitsConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+
+    def __post_init__(self) -> None:
+        late = [e for e in self.splits.epochs if e >= self.train.epochs]
+        if late:
+            raise ValueError(f"splits.epochs {late} must come before the end of training (train.epochs = "
+                             f"{self.train.epochs}); a split needs epochs after it")

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from hwnas.api.errors import UserError
+from hwnas.api.protocols import SupernetLike
 from hwnas.losses import SearchLoss
 from hwnas.search.config import TrainConfig
 
@@ -43,19 +44,14 @@ def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
 
 
 @contextlib.contextmanager
-def phase(supernet: nn.Module, name: str) -> Iterator[None]:
-    """Tell strategies that behave differently per step kind (ProxylessNAS samples differently)."""
-    setter = getattr(supernet, "set_phase", None)
-    if setter is None:
-        yield
-        return
-    previous = getattr(supernet, "phase", None)
-    setter(name)
+def phase(supernet: SupernetLike, name: str) -> Iterator[None]:
+    """Tell the strategy what the forwards inside are for (ProxylessNAS samples differently per phase)."""
+    previous = supernet.phase
+    supernet.set_phase(name)
     try:
         yield
     finally:
-        if isinstance(previous, str):
-            setter(previous)
+        supernet.set_phase(previous)
 
 
 class BilevelTrainer:
@@ -64,11 +60,14 @@ class BilevelTrainer:
     Args:
         supernet: A supernet strategy (see :class:`hwnas.api.SupernetLike`).
         loss: The search loss; its cost terms enter only the architecture step.
-        train: The loop settings.
+        train: The loop settings (``train.fix_alpha`` skips every architecture step).
         device: Where the batches go.
+        schedule_epochs: Epochs the cosine lr schedule spans (default ``train.epochs``); a sub-supernet
+            restarted part-way through a search spans the epochs left.
     """
 
-    def __init__(self, supernet: nn.Module, *, loss: SearchLoss, train: TrainConfig, device: torch.device) -> None:
+    def __init__(self, supernet: SupernetLike, *, loss: SearchLoss, train: TrainConfig, device: torch.device,
+                 schedule_epochs: int | None = None) -> None:
         self.supernet = supernet
         self.loss = loss
         self.cfg = train
@@ -85,9 +84,13 @@ class BilevelTrainer:
             nesterov=train.w_nesterov,
             weight_decay=train.w_weight_decay,
         )
-        self.w_sched = torch.optim.lr_scheduler.CosineAnnealingLR(
-            self.w_opt, T_max=train.epochs, eta_min=train.w_lr_min
-        )
+        self.w_sched: torch.optim.lr_scheduler.LRScheduler
+        if train.w_schedule == "constant":
+            self.w_sched = torch.optim.lr_scheduler.LambdaLR(self.w_opt, lambda _: 1.0)
+        else:
+            self.w_sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+                self.w_opt, T_max=max(int(schedule_epochs or train.epochs), 1), eta_min=train.w_lr_min
+            )
         if train.arch_optimizer == "adam":
             self.a_opt: torch.optim.Optimizer = torch.optim.Adam(
                 self.a_params,
@@ -179,9 +182,7 @@ class BilevelTrainer:
                 self.a_scaler.scale(total).backward()
             self.a_scaler.step(self.a_opt)
             self.a_scaler.update()
-            after = getattr(self.supernet, "after_arch_step", None)
-            if after is not None:
-                after()
+            self.supernet.after_arch_step()
         return {f"arch/{k}": v for k, v in details.items() if isinstance(v, float)}
 
     def weight_step(self, batch: Any) -> dict[str, float]:
@@ -202,6 +203,8 @@ class BilevelTrainer:
         return {"train/loss": float(ce.detach()), "train/acc": _accuracy(logits.detach(), y)}
 
     def arch_due(self, epoch: int, step: int) -> bool:
+        if self.cfg.fix_alpha:
+            return False
         return epoch >= self.cfg.arch_start_epoch and step % self.cfg.arch_every == 0
 
     def train_epoch(

@@ -16,6 +16,7 @@ from hwnas.api.freeze import freeze
 from hwnas.api.registries import ARCHS, COST_MODELS
 from hwnas.api.trace import count_macs, count_params
 from hwnas.search.builders import resolve_space_class
+from hwnas.search.checkpoint import write_text_atomic
 
 #: Parameter-name prefixes that papers leave out of the count (DARTS's auxiliary head).
 _EXCLUDED_FROM_PARAMS = ("auxiliary", "aux_head")
@@ -57,8 +58,9 @@ def arch_metrics(
     return network_figures(freeze(space, arch), input_size)
 
 
-def write_report(path: Path, *, cfg: Any, arch: ArchSpec, history: list[dict[str, float]]) -> None:
-    """A short human-readable summary of the run."""
+def write_report(path: Path, *, cfg: Any, arch: ArchSpec, history: list[dict[str, float]],
+                 sections: list[str] | None = None) -> None:
+    """A short human-readable summary of the run; ``sections`` are extra Markdown blocks (selection, leaves)."""
     m = arch.metrics
     lines = [
         f"# hwnas search report: {cfg.name}",
@@ -79,6 +81,8 @@ def write_report(path: Path, *, cfg: Any, arch: ArchSpec, history: list[dict[str
             f"| {h.get('train/acc', float('nan')):.4f}"
             f" | {h.get('valid/loss', float('nan')):.4f} | {h.get('valid/acc', float('nan')):.4f} |"
         )
+    for block in sections or []:
+        lines += ["", block.rstrip()]
     lines += [
         "",
         "## Architecture",
@@ -94,9 +98,7 @@ def write_report(path: Path, *, cfg: Any, arch: ArchSpec, history: list[dict[str
         "```",
         "",
     ]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(path)
+    write_text_atomic(path, "\n".join(lines))
 
 
 def resolve_arch(text: str) -> ArchSpec:

@@ -7,7 +7,11 @@ Tags written (``step`` is the caller's: global step for losses, epoch for archit
   ``arch/entropy_mean`` and ``arch/entropy_norm_mean`` (entropy / log K, 1 = uniform);
 * ``arch/param_free_ops`` (+ ``arch/param_free_ops/<group>``), ``ops/<name>`` (how often each
   candidate is picked), ``arch/changed_choices`` (decisions that differ from the previous call),
-  ``arch/derived`` (the architecture drawn by :func:`hwnas.search.draw.draw_arch`), ``arch/spec`` (text).
+  ``arch/derived`` (the architecture drawn by :func:`hwnas.search.draw.draw_arch`), ``arch/spec`` (text);
+* selection (step = decision number): ``select/decision/<label>`` (a bar chart of the held-out figure
+  without each candidate), ``select/order`` (text table of the decisions so far), ``select/derived``
+  and ``select/param_free_ops`` (the projected architecture after each decision), ``select/tune/...``;
+* splits (step = epoch): ``splits/distance/<node>`` (the gradient-distance matrix), ``splits/tree``.
 """
 
 from __future__ import annotations
@@ -166,37 +170,69 @@ class SearchLogger:
             self.image("arch/probabilities", img, step)
         return entropies
 
-    def derived_arch(self, arch: ArchSpec, space: nn.Module, step: int, *, image: bool = True) -> dict[str, int]:
+    def derived_arch(
+        self, arch: ArchSpec, space: nn.Module, step: int, *, image: bool = True, prefix: str = "arch"
+    ) -> dict[str, int]:
         """Log what the current derived architecture picks, and draw it.
 
         Counts only the choices present in ``arch`` (a canonical ArchSpec, as ``export()`` and
-        ``check_arch`` return, holds no unused edges).
+        ``check_arch`` return, holds no unused edges). ``prefix`` separates the search's derived
+        architecture (``arch``) from the one projected during selection (``select``).
 
         Returns:
-            ``{"arch/param_free_ops": n, "arch/changed_choices": k, ...}`` as logged.
+            ``{"<prefix>/param_free_ops": n, "<prefix>/changed_choices": k, ...}`` as logged.
         """
         picked = {k: v for k, v in arch.choices.items() if isinstance(v, str)}
-        out: dict[str, int] = {"arch/param_free_ops": sum(v in self.param_free_ops for v in picked.values())}
+        out: dict[str, int] = {f"{prefix}/param_free_ops": sum(v in self.param_free_ops for v in picked.values())}
         per_group: Counter[str] = Counter()
         for k, v in picked.items():
             if "/" in k:
                 per_group[k.rsplit("/", 1)[0]] += int(v in self.param_free_ops)
         for g, n in per_group.items():
-            out[f"arch/param_free_ops/{g}"] = n
-        for name, n in Counter(picked.values()).items():
-            out[f"ops/{name}"] = n
-        current = dict(arch.choices)
-        if self._previous is not None:
-            keys = set(current) | set(self._previous)
-            out["arch/changed_choices"] = sum(current.get(k) != self._previous.get(k) for k in keys)
-        self._previous = current
+            out[f"{prefix}/param_free_ops/{g}"] = n
+        if prefix == "arch":
+            for name, n in Counter(picked.values()).items():
+                out[f"ops/{name}"] = n
+            current = dict(arch.choices)
+            if self._previous is not None:
+                keys = set(current) | set(self._previous)
+                out["arch/changed_choices"] = sum(current.get(k) != self._previous.get(k) for k in keys)
+            self._previous = current
         for tag, n in out.items():
             self.writer.add_scalar(tag, n, step)
-        self.text("arch/spec", "\n".join("    " + line for line in arch.to_json().splitlines()), step)
+        self.text(f"{prefix}/spec", "\n".join("    " + line for line in arch.to_json().splitlines()), step)
         if image:
             img = draw_arch(arch, space, dpi=self.dpi, title=f"{arch.space} {arch.archid} @ {step}")
-            self.image("arch/derived", img, step)
+            self.image(f"{prefix}/derived", img, step)
         return out
+
+    # -- selection and splits ------------------------------------------------------------------
+
+    def decision(self, entry: Mapping[str, Any], *, criterion: str, step: int) -> None:
+        """One perturbation decision: the held-out figure without each candidate, as a bar chart."""
+        from hwnas.search.draw_selection import draw_decision
+
+        self.image(f"select/decision/{entry['label']}", draw_decision(entry, criterion=criterion, dpi=self.dpi), step)
+
+    def decision_order(self, log: Sequence[Mapping[str, Any]], step: int) -> None:
+        """The decisions made so far, in order, as a Markdown table."""
+        rows = ["| # | round | tuning epoch | decision | kept |", "|---|---|---|---|---|"]
+        for i, e in enumerate(log, 1):
+            rows.append(f"| {i} | {int(e['round']) + 1} | {e['epoch']} | {e['label']} | {e['kept']} |")
+        self.text("select/order", "\n".join(rows), step)
+
+    def matrix(self, tag: str, matrix: Sequence[Sequence[float]], names: Sequence[str], step: int, *,
+               title: str = "", groups: Sequence[Sequence[str]] = ()) -> None:
+        """A square matrix (e.g. a split's gradient distances) as an annotated heatmap."""
+        from hwnas.search.draw_selection import draw_matrix
+
+        self.image(tag, draw_matrix(matrix, names, title=title, groups=groups, dpi=self.dpi), step)
+
+    def split_tree(self, nodes: Sequence[Mapping[str, Any]], step: int) -> None:
+        """The split tree drawn as an image (``splits/tree``)."""
+        from hwnas.search.draw_selection import draw_split_tree
+
+        self.image("splits/tree", draw_split_tree(nodes, dpi=self.dpi), step)
 
     # -- lifetime ------------------------------------------------------------------------------
 

@@ -4,54 +4,66 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 
 from hwnas.api.archspec import ArchSpec
-from hwnas.api.choice import ZERO_OPS, InputChoice, collect_decisions
-from hwnas.api.derive import fed_labels
+from hwnas.api.config import ConfigError
 from hwnas.api.freeze import check_arch
+from hwnas.api.graph import DecisionGraph
 from hwnas.api.protocols import SupernetLike
 from hwnas.api.registries import SELECTORS
 from hwnas.selection.base import SelectorBase
-from hwnas.selection.magnitude import MagnitudeSelector
+from hwnas.selection.context import SelectionContext
 from hwnas.selection.pricing import price_arch
 
 
 @SELECTORS.register("constrained")
 class ConstrainedSelector(SelectorBase):
-    """Magnitude selection, then the cheapest-regret edits until every cost term meets its target.
+    """A base selection (magnitude by default), then the cheapest-regret edits until every cost term meets
+    its target.
 
     The loss's cost terms price the architecture (see :func:`hwnas.selection.pricing.price_arch`).
     While a term is over its target, every single-choice edit that lowers the worst overshoot is
     scored by ``(log p(current) - log p(new)) / overshoot reduction`` and the best is applied, so the
-    result stays as close to the supernet's preference as the budget allows. If no edit helps, the
-    closest architecture is returned with a warning and ``meets_targets: false`` in its metrics.
+    result stays as close to the supernet's preference as the budget allows. ``p`` is softmax(α)
+    without masks: after perturbation selection every decision is fixed by a mask, and α is what
+    still says how much the supernet prefers one candidate to another. If no edit helps, the closest
+    architecture is returned with a warning and ``meets_targets: false`` in its metrics.
 
     Args:
+        base: The selector whose result is edited (``magnitude``, ``perturbation``...).
+        base_kwargs: Its keyword arguments.
         slack: Relative tolerance on each target (0.0 = strictly at or under).
         max_edits: Upper bound on edits.
 
     Example:
-        >>> sel = ConstrainedSelector()
-        >>> # arch = sel.select(supernet, loss=search_loss)   # the loss holds the cost terms
+        >>> from hwnas.selection import SelectionContext
+        >>> sel = ConstrainedSelector(base="magnitude")
+        >>> # arch = sel.select(supernet, SelectionContext(loss=search_loss))   # the loss holds the cost terms
     """
 
-    def __init__(self, *, slack: float = 0.0, max_edits: int = 1000) -> None:
+    def __init__(self, *, base: str = "magnitude", base_kwargs: Mapping[str, Any] | None = None, slack: float = 0.0,
+                 max_edits: int = 1000) -> None:
+        if base == "constrained":
+            raise ConfigError("selection.kwargs.base cannot be 'constrained' itself; use magnitude or perturbation")
+        self.base = SELECTORS.get(base)(**dict(base_kwargs or {}))
         self.slack = float(slack)
         self.max_edits = int(max_edits)
 
-    def select(self, supernet: SupernetLike, **context: Any) -> ArchSpec:
-        arch = MagnitudeSelector().select(supernet)
-        loss = context.get("loss")
-        terms = tuple(getattr(loss, "terms", ()) or ())
+    def select(self, supernet: SupernetLike, context: SelectionContext | None = None) -> ArchSpec:
+        ctx = context or SelectionContext()
+        arch = self.base.select(supernet, ctx)
+        base_metrics = dict(arch.metrics)
+        terms = tuple(getattr(ctx.loss, "terms", ()) or ())
         if not terms:
             return arch
         space = supernet.space
-        decisions = collect_decisions(space)
-        fed = fed_labels(decisions)
-        logp = {k: torch.log(v.detach().float().cpu().clamp_min(1e-12)) for k, v in supernet.probabilities().items()}
+        graph = DecisionGraph.of(space)
+        logp = {k: torch.log_softmax(_preference(supernet, k, v).detach().float().cpu(), -1)
+                for k, v in supernet.probabilities().items()}
 
         def overshoot(a: ArchSpec) -> float:
             return max(price_arch(t.cost_fn, supernet, a) / (t.target * (1 + self.slack)) for t in terms)
@@ -60,12 +72,12 @@ class ConstrainedSelector(SelectorBase):
         edits = 0
         while current > 1.0 and edits < self.max_edits:
             best: tuple[float, ArchSpec, float] | None = None
-            for label, d in decisions.items():
-                if isinstance(d, InputChoice) or label not in arch.choices:
+            for label, d in graph.choices.items():
+                if label not in arch.choices:
                     continue
                 now = arch.choices[label]
                 for i, cand in enumerate(d):
-                    if cand == now or (label in fed and cand in ZERO_OPS):
+                    if cand == now or cand not in graph.selectable(label):
                         continue
                     trial = ArchSpec(arch.space, {**arch.choices, label: cand}, arch.space_kwargs)
                     value = overshoot(trial)
@@ -86,9 +98,15 @@ class ConstrainedSelector(SelectorBase):
                 f"{current:.3f}x the target); returning the closest one",
                 stacklevel=2,
             )
-        arch = check_arch(space, arch)
+        arch = check_arch(space, ArchSpec(arch.space, arch.choices, arch.space_kwargs, base_metrics))
         return arch.with_metrics(
             meets_targets=bool(current <= 1.0),
             target_edits=edits,
             target_ratio=round(current, 6) if math.isfinite(current) else current,
         )
+
+
+def _preference(supernet: SupernetLike, label: str, probs: torch.Tensor) -> torch.Tensor:
+    """Logits of the supernet's unmasked preference over ``label``'s candidates (α where it has one)."""
+    alpha_of = getattr(supernet, "alpha_of", None)  # a SupernetLike need not be a parametrised strategy
+    return alpha_of(label) if callable(alpha_of) else torch.log(probs.clamp_min(1e-12))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hwnas.api.archspec import ArchSpec
 from hwnas.api.derive import magnitude_arch
 from hwnas.api.protocols import SupernetLike
 from hwnas.api.registries import SELECTORS
 from hwnas.selection.base import SelectorBase
+from hwnas.selection.context import SelectionContext
 
 
 @SELECTORS.register("magnitude")
@@ -17,11 +16,12 @@ class MagnitudeSelector(SelectorBase):
 
     The strength of an input is its strategy's input weight (PC-DARTS softmax(β), else 1) times
     the best non-zero probability of its edge, so DARTS keeps the two strongest edges per node.
+    Masks are respected: a masked candidate or input has weight 0.
 
     Example:
         >>> sel = MagnitudeSelector()
         >>> # arch = sel.select(supernet)
     """
 
-    def select(self, supernet: SupernetLike, **context: Any) -> ArchSpec:
+    def select(self, supernet: SupernetLike, context: SelectionContext | None = None) -> ArchSpec:
         return magnitude_arch(supernet.space, supernet.probabilities(), supernet.input_weights())

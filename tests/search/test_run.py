@@ -112,7 +112,7 @@ def test_nan_loss_stops_and_keeps_last_checkpoint(tmp_path):
         run_search(_cfg(tmp_path, "train.epochs=3"), on_step=poison, verbose=False)
     state = load_checkpoint(tmp_path / "quickstart" / "checkpoints" / "last.pt")
     assert state["epoch"] == 1
-    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+    assert all(torch.isfinite(v).all() for v in state["leaves"]["0"]["model"].values() if v.is_floating_point())
 
 
 def test_space_kwargs_typo_is_named(tmp_path):

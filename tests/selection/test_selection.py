@@ -4,7 +4,7 @@ from torch import nn
 
 from hwnas.api import SELECTORS, ArchSpec, Choice
 from hwnas.losses import CostTerm, SearchLoss
-from hwnas.selection import ConstrainedSelector, MagnitudeSelector, price_arch
+from hwnas.selection import ConstrainedSelector, MagnitudeSelector, SelectionContext, price_arch
 from hwnas.supernets import DartsSupernet
 
 COSTS = {"big": 10.0, "mid": 4.0, "small": 1.0}
@@ -58,11 +58,11 @@ def test_constrained_meets_target_with_least_regret():
     sn = _supernet(PREFS)
     assert MagnitudeSelector().select(sn).choices == {"b0": "big", "b1": "big", "b2": "big"}  # cost 30
     loss = SearchLoss([CostTerm(_cost, target=24.0)])
-    arch = ConstrainedSelector().select(sn, loss=loss)
+    arch = ConstrainedSelector().select(sn, SelectionContext(loss=loss))
     # b1 big->mid costs almost no preference (2.0 vs 1.9) and saves 6: one edit reaches 24
     assert arch.choices == {"b0": "big", "b1": "mid", "b2": "big"}
     assert arch.metrics["meets_targets"] is True and arch.metrics["target_edits"] == 1
-    tight = ConstrainedSelector().select(sn, loss=SearchLoss([CostTerm(_cost, target=15.0)]))
+    tight = ConstrainedSelector().select(sn, SelectionContext(loss=SearchLoss([CostTerm(_cost, target=15.0)])))
     assert price_arch(_cost, sn, tight) <= 15.0
     # b2's second choice is 'small' (2.5): cheaper in regret than touching b0
     assert tight.choices["b2"] == "small" and tight.choices["b0"] == "big"
@@ -71,11 +71,12 @@ def test_constrained_meets_target_with_least_regret():
 def test_unreachable_target_warns_and_returns_closest():
     sn = _supernet(PREFS)
     with pytest.warns(UserWarning, match="meets the cost targets"):
-        arch = ConstrainedSelector().select(sn, loss=SearchLoss([CostTerm(_cost, target=2.0)]))
+        arch = ConstrainedSelector().select(sn, SelectionContext(loss=SearchLoss([CostTerm(_cost, target=2.0)])))
     assert arch.choices == {"b0": "small", "b1": "small", "b2": "small"}
     assert arch.metrics["meets_targets"] is False and arch.metrics["target_ratio"] == pytest.approx(1.5)
 
 
 def test_without_cost_terms_it_is_magnitude():
     sn = _supernet(PREFS)
-    assert ConstrainedSelector().select(sn, loss=SearchLoss()).choices == MagnitudeSelector().select(sn).choices
+    unconstrained = ConstrainedSelector().select(sn, SelectionContext(loss=SearchLoss()))
+    assert unconstrained.choices == MagnitudeSelector().select(sn).choices

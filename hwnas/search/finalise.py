@@ -1,0 +1,61 @@
+"""Finalise a run: the chosen architecture's figures and predicted costs, ``arch.json``, ``report.md``, logs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hwnas.api.archspec import ArchSpec
+from hwnas.search.checkpoint import write_text_atomic
+from hwnas.search.prepare import RunContext
+from hwnas.search.report import arch_metrics, write_report
+from hwnas.search.select_phase import LeafResult
+from hwnas.selection.pricing import price_terms
+from hwnas.splits.tree import SplitTree
+
+
+def _selection_section(log: list[dict[str, Any]]) -> str:
+    rows = ["## Selection decisions", "",
+            "| # | round | tuning epoch | decision | kept | held-out figure without each |",
+            "|---|---|---|---|---|---|"]
+    for i, e in enumerate(log, 1):
+        without = ", ".join(f"{k}: {float(v):.4f}" for k, v in e["without"].items())
+        rows.append(f"| {i} | {int(e['round']) + 1} | {e['epoch']} | {e['label']} | {e['kept']} | {without} |")
+    return "\n".join(rows)
+
+
+def _leaves_section(results: list[LeafResult], chosen: LeafResult, metric: str) -> str:
+    rows = ["## Sub-supernets (splits)", "", f"Chosen by held-out accuracy ({metric}); never by test data.", "",
+            "| leaf | held-out accuracy | archid | chosen |", "|---|---|---|---|"]
+    for r in results:
+        score = "" if r.score is None else f"{r.score:.4f}"
+        rows.append(f"| {r.leaf.id} | {score} | `{r.arch.archid}` | {'yes' if r is chosen else ''} |")
+    return "\n".join(rows)
+
+
+def finalise(ctx: RunContext, results: list[LeafResult], chosen: LeafResult, tree: SplitTree) -> ArchSpec:
+    """Write the run's outputs for the chosen leaf's architecture and return it with its metrics."""
+    cfg, leaf = ctx.cfg, chosen.leaf
+    metrics = arch_metrics(chosen.arch, space_name=cfg.space.name, space_kwargs=dict(chosen.arch.space_kwargs),
+                           input_size=tuple(ctx.example.shape[1:]))
+    if leaf.history:
+        metrics["supernet_valid_acc"] = leaf.history[-1].get("valid/acc")
+    metrics.update(price_terms(leaf.loss.terms, leaf.supernet, chosen.arch))
+    sections = []
+    if chosen.log:
+        sections.append(_selection_section(chosen.log))
+        write_text_atomic(ctx.out / "selection.json", json.dumps(
+            {r.leaf.id: r.log for r in results}, indent=1, default=float))
+    if len(results) > 1:
+        metrics["leaf"] = leaf.id
+        metrics["leaf_scores"] = {r.leaf.id: r.score for r in results}
+        sections.append(_leaves_section(results, chosen, cfg.splits.leaf_metric))
+        for r in results:
+            r.arch.save(ctx.leaf_dir(r.leaf.id) / "arch.json")
+        write_text_atomic(ctx.out / "split_tree.json", tree.to_json())
+        ctx.logger().split_tree(tree.rows(), cfg.train.epochs)
+    arch = chosen.arch.with_metrics(**metrics)
+    arch.save(ctx.out / "arch.json")
+    write_report(ctx.out / "report.md", cfg=cfg, arch=arch, history=leaf.history, sections=sections)
+    ctx.logger().text("arch", "```\n" + arch.to_json() + "\n```", leaf.trainer.global_step)
+    return arch

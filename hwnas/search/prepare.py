@@ -1,0 +1,140 @@
+"""Prepare a run: its folder, data, loaders, and the factory of its leaves (space, supernet, cost terms, trainer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hwnas.api.config import dump_yaml
+from hwnas.data import build_search_data
+from hwnas.data.build import SearchData
+from hwnas.data.sampler import EpochDataLoader, make_loader, mix_seed
+from hwnas.losses import SearchLoss
+from hwnas.search.builders import build_cost_terms, build_space, build_supernet, resolve_device
+from hwnas.search.checkpoint import write_text_atomic
+from hwnas.search.config import SearchConfig, TrainConfig
+from hwnas.search.leaf import Leaf
+from hwnas.search.loop import BilevelTrainer
+from hwnas.search.tb_logging import SearchLogger
+from hwnas.splits.tree import ROOT
+
+#: Loader stream of the measurement loader (train, valid and test use 0, 1, 2).
+_PROBE_STREAM = 3
+
+
+@dataclass
+class RunContext:
+    """What every phase of one run shares.
+
+    Attributes:
+        cfg: The resolved config (saved as ``config.yaml``).
+        out: The run folder.
+        device: Where the supernets live.
+        data: The train / valid (held-out part of train) / test splits.
+        train_loader, valid_loader: The weight and architecture splits, epoch-seeded.
+        probe_loader: The held-out split again, with its own order, for measurements.
+        example: One input image (batch of one) for tracing costs.
+        verbose: Print progress lines.
+    """
+
+    cfg: SearchConfig
+    out: Path
+    device: torch.device
+    data: SearchData
+    train_loader: EpochDataLoader
+    valid_loader: EpochDataLoader
+    probe_loader: EpochDataLoader
+    example: torch.Tensor
+    verbose: bool = True
+    _loggers: dict[str, SearchLogger] = field(default_factory=dict)
+
+    def leaf_dir(self, leaf_id: str) -> Path:
+        """The root writes into the run folder; a sub-supernet into ``leaves/<id>/``."""
+        return self.out if leaf_id == ROOT else self.out / "leaves" / leaf_id
+
+    def logger(self, leaf_id: str = ROOT, *, purge_step: int | None = None) -> SearchLogger:
+        """The TensorBoard writer of a leaf (created once; ``purge_step`` hides events a killed run wrote)."""
+        if leaf_id not in self._loggers:
+            self._loggers[leaf_id] = SearchLogger(self.leaf_dir(leaf_id), purge_step=purge_step)
+        return self._loggers[leaf_id]
+
+    def build_supernet(self, *, seed: int | None = None) -> Any:
+        """A fresh space wrapped by the configured strategy, on the run's device.
+
+        With ``seed`` its initial weights and α come from that seed and the run's own random stream is
+        left untouched (a sub-supernet restarted mid-run must not shift the draws that follow).
+        """
+        if seed is None:
+            return self._new_supernet()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self._new_supernet()
+
+    def _new_supernet(self) -> Any:
+        space = build_space(self.cfg, num_classes=self.data.num_classes, in_channels=self.data.in_channels)
+        supernet = build_supernet(self.cfg, space).to(self.device)
+        if self.cfg.train.channels_last:
+            supernet = supernet.to(memory_format=torch.channels_last)
+        return supernet
+
+    def make_loss(self, supernet: Any) -> SearchLoss:
+        """The search loss with the configured cost terms bound to ``supernet``."""
+        terms = build_cost_terms(self.cfg.cost, supernet=supernet, example_input=self.example, run_dir=self.out)
+        return SearchLoss(terms, label_smoothing=self.cfg.train.label_smoothing)
+
+    def make_trainer(self, supernet: Any, loss: SearchLoss, train: TrainConfig | None = None, *,
+                     schedule_epochs: int | None = None) -> BilevelTrainer:
+        return BilevelTrainer(supernet, loss=loss, train=train or self.cfg.train, device=self.device,
+                              schedule_epochs=schedule_epochs)
+
+    def build_leaf(self, leaf_id: str, supernet: Any | None = None, *, schedule_epochs: int | None = None) -> Leaf:
+        """A leaf around ``supernet`` (a fresh one if None), with its own loss, trainer and logger."""
+        supernet = supernet if supernet is not None else self.build_supernet()
+        loss = self.make_loss(supernet)
+        trainer = self.make_trainer(supernet, loss, schedule_epochs=schedule_epochs)
+        return Leaf(leaf_id, supernet, loss, trainer, logger=None)  # type: ignore[arg-type]
+
+    def seed_for(self, *parts: int | str) -> int:
+        """A seed for a purpose of this run (e.g. a restarted sub-supernet), independent of the others."""
+        return mix_seed(self.cfg.seed, *(p if isinstance(p, int) else _str_seed(p) for p in parts)) % (2**63)
+
+    def close(self) -> None:
+        for lg in self._loggers.values():
+            lg.close()
+        self._loggers.clear()
+
+
+def _str_seed(text: str) -> int:
+    return int.from_bytes(text.encode()[:8].ljust(8, b"\0"), "little")
+
+
+def unique_run_dir(out_dir: str, name: str) -> Path:
+    """``<out_dir>/<name>``, or ``<name>-2``, ``-3``... when taken."""
+    base = Path(out_dir) / name
+    if not base.exists():
+        return base
+    k = 2
+    while (Path(out_dir) / f"{name}-{k}").exists():
+        k += 1
+    return Path(out_dir) / f"{name}-{k}"
+
+
+def prepare_run(cfg: SearchConfig, out: Path, *, verbose: bool = True) -> RunContext:
+    """Create the run folder (``config.yaml``, ``checkpoints/``), build the data and loaders."""
+    device = resolve_device(cfg.device)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "checkpoints").mkdir(exist_ok=True)
+    write_text_atomic(out / "config.yaml", dump_yaml(cfg))
+    d = cfg.data
+    data = build_search_data(name=d.name, root=d.root, download=d.download, train_portion=d.train_portion,
+                             image_size=d.image_size, subset=d.subset, seed=cfg.seed, cutout=d.cutout)
+    # Train and valid shuffle on independent streams of the seed; a ragged last batch is dropped
+    # when a split holds a full one (a batch of one image breaks BatchNorm on 1x1 maps).
+    train_loader, valid_loader, _ = data.loaders(batch_size=d.batch_size, seed=cfg.seed, num_workers=d.num_workers)
+    probe_loader = make_loader(data.valid, batch_size=d.batch_size, shuffle=True, seed=cfg.seed, stream=_PROBE_STREAM,
+                               num_workers=d.num_workers, drop_last=len(data.valid) >= d.batch_size)
+    example = data.train[0][0].unsqueeze(0).to(device)
+    return RunContext(cfg, out, device, data, train_loader, valid_loader, probe_loader, example, verbose)
