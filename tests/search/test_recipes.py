@@ -12,6 +12,11 @@ EXPECTED = {
     "pcdarts_imagenet",
     "proxyless_imagenet",
     "darts_nb201",
+    "darts_pt_nb201",
+    "darts_pt_fixalpha_nb201",
+    "darts_pt_darts",
+    "gmnas_nb201",
+    "gmnas_darts",
 }
 
 
@@ -34,6 +39,25 @@ def test_paper_settings():
     assert (p.train.arch_start_epoch, p.train.w_lr, p.train.arch_lr, p.supernet.name) == (15, 0.1, 6e-4, "pc_darts")
     x = load_search_config("proxyless_imagenet")
     assert x.train.arch_betas[0] == 0.0 and x.train.arch_start_epoch == 40 and x.train.arch_every == 5
+
+
+def test_selection_and_split_recipes_hold_the_papers_settings():
+    pt = load_search_config("darts_pt_nb201")
+    assert (pt.train.epochs, pt.data.batch_size, pt.space.kwargs) == (100, 64, {"C": 16, "N": 5})
+    assert pt.selection.name == "perturbation" and pt.selection.kwargs["tune_epochs"] == 25
+    assert pt.selection.kwargs["proj_interval"] == 5 and pt.selection.kwargs["lr_factor"] == 0.1
+    assert load_search_config("darts_pt_fixalpha_nb201").train.fix_alpha and not pt.train.fix_alpha
+    d = load_search_config("darts_pt_darts")
+    assert len(d.space.kwargs["candidates"]) == 7 and "none" not in d.space.kwargs["candidates"]
+    assert (d.train.epochs, d.seed) == (50, 2)
+    g = load_search_config("gmnas_nb201")
+    assert g.splits.epochs == (15, 30) and g.train.epochs == 60 and g.train.arch_start_epoch == 30
+    assert (g.splits.edge_rule, g.splits.force, g.splits.grad_scope, g.splits.repeats) == ("cross", "hard", ("cells",),
+                                                                                           100)
+    assert (g.data.batch_size, g.train.w_weight_decay, g.train.w_nesterov, g.train.order) == (48, 5e-4, True, "second")
+    gd = load_search_config("gmnas_darts")
+    assert gd.splits.epochs == (2, 4, 6) and gd.train.epochs == 21 and gd.splits.labels == ("normal/*",)
+    assert (gd.splits.edge_rule, gd.splits.force, gd.supernet.kwargs["alpha_init_std"]) == ("within", "soft", 0.0)
 
 
 def test_overrides_and_errors():
