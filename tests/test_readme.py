@@ -30,3 +30,13 @@ def test_custom_space_in_readme_is_the_tested_one():
     src = text.split(start)[1].split(end)[0].strip()
     assert src in README
     assert len(src.splitlines()) <= 15
+
+
+def test_masks_example_in_readme_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    (src,) = [b for b in blocks if "net.perturb(" in b]
+    scope: dict = {}
+    exec(compile(src, "README.md", "exec"), scope)  # noqa: S102 - our own README, not untrusted input
+    net = scope["net"]
+    assert net.allowed("1<-0") == ("skip_connect", "nor_conv_3x3") and net.is_decided("2<-1")
+    assert scope["logits"].shape == (2, 10)

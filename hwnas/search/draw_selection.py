@@ -60,8 +60,8 @@ def draw_matrix(matrix: Sequence[Sequence[float]], names: Sequence[str], *, titl
                     color="white" if m[r, c] > 0.6 * hi else "black", in_layout=False)
     fig.colorbar(im, ax=ax, fraction=0.045, pad=0.03)
     if groups:
-        title = f"{title}\ngroups: " + " | ".join(", ".join(g) for g in groups)
-    ax.set_title(title, fontsize=8)
+        title = "\n".join([title, *(f"group {i}: {', '.join(g)}" for i, g in enumerate(groups))])
+    ax.set_title(title, fontsize=7, wrap=True)
     return render_figure(fig)
 
 
@@ -103,6 +103,8 @@ def draw_split_tree(nodes: Sequence[Mapping[str, Any]], *, dpi: int = 80, title:
         text = f"{n['id']}"
         if n.get("label"):
             text += f"\n{n['label']}: {', '.join(map(str, n.get('group', ())))}"
+        if n.get("split_label") and n.get("children"):
+            text += f"\nsplits on {n['split_label']}"
         if n.get("score") is not None:
             text += f"\nheld-out {float(n['score']):.3f}"
         chosen = bool(n.get("chosen"))

@@ -91,7 +91,8 @@ class _Checkpointer:
         self.save(stage="train", keep_epoch=True)
 
 
-def _restore(ctx: RunContext, state: dict[str, Any], where: Path) -> tuple[list[Leaf], SplitTree]:
+def restore_leaves(ctx: RunContext, state: dict[str, Any], where: Path) -> tuple[list[Leaf], SplitTree]:
+    """Rebuild the leaves (and the split tree) a run checkpoint holds, e.g. a finished run's ``trained.pt``."""
     if "leaves" in state:
         tree = SplitTree.from_json(state["tree_json"]) if state.get("tree_json") else SplitTree()
         saved = state["leaves"]
@@ -105,7 +106,14 @@ def _restore(ctx: RunContext, state: dict[str, Any], where: Path) -> tuple[list[
     leaves = []
     for leaf_id in tree.leaves():
         leaf = ctx.build_leaf(leaf_id)
-        leaf.load_state_dict(saved[leaf_id])
+        try:
+            leaf.load_state_dict(saved[leaf_id])
+        except (RuntimeError, KeyError, ValueError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise CheckpointError(
+                f"checkpoint {str(where)!r} does not fit the supernet its config builds ({first}); it was written "
+                "by another hwnas version or config: start a new run"
+            ) from None
         leaves.append(leaf)
     return leaves, tree
 
@@ -162,7 +170,7 @@ def _run(ctx: RunContext, ckpt: Path | None, *, fresh: bool, on_step: StepCallba
         leaves, tree = [ctx.build_leaf(ROOT)], SplitTree()
     else:
         state = load_checkpoint(ckpt, map_location=ctx.device)
-        leaves, tree = _restore(ctx, state, ckpt)
+        leaves, tree = restore_leaves(ctx, state, ckpt)
         restore_rng_state(state["rng"])
         start_epoch = int(state["epoch"])
         stage, selection = state.get("stage", "train"), state.get("selection") or None
@@ -196,4 +204,4 @@ def _run(ctx: RunContext, ckpt: Path | None, *, fresh: bool, on_step: StepCallba
                         tree=tree, leaf=chosen.leaf.id)
 
 
-__all__ = ["TRAINED", "SearchResult", "load_run_config", "run_search"]
+__all__ = ["TRAINED", "SearchResult", "load_run_config", "restore_leaves", "run_search"]

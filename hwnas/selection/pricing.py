@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from hwnas.api.archspec import ArchSpec
-from hwnas.api.choice import InputChoice, collect_decisions
+from hwnas.api.graph import DecisionGraph
 from hwnas.api.protocols import SupernetLike
 
 
@@ -25,12 +25,12 @@ class OneHotView:
         self._probs: dict[str, torch.Tensor] = {}
         self._inputs: dict[str, torch.Tensor] = {}
         ref = supernet.probabilities()
-        for label, d in collect_decisions(self.space).items():
-            if isinstance(d, InputChoice):
-                w = torch.zeros(d.n_candidates)
-                w[list(arch.choices[label])] = 1.0
-                self._inputs[label] = w
-                continue
+        graph = DecisionGraph.of(self.space)
+        for label, ic in graph.inputs.items():
+            w = torch.zeros(ic.n_candidates)
+            w[list(arch.choices[label])] = 1.0
+            self._inputs[label] = w
+        for label, d in graph.choices.items():
             p = torch.zeros(len(d), dtype=ref[label].dtype, device=ref[label].device)
             chosen = arch.choices.get(label)
             if chosen is None:  # an edge no kept input uses: its cost is weighted by zero anyway

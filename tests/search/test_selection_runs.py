@@ -205,3 +205,23 @@ def test_children_inherit_or_restart(tmp_path, restart):
             assert kids[0].trainer.w_sched.T_max == 2
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("strategy", ["darts", "pc_darts", "proxyless", "gdas"])
+def test_splits_and_perturbation_work_on_every_strategy(tmp_path, strategy):
+    res = run_search(_cfg(tmp_path, "train.epochs=2", f"supernet.name={strategy}", "splits.epochs=[1]",
+                          "splits.repeats=1", "splits.grad_scope=[choices]", "splits.eval_batches=1", *PT),
+                     verbose=False)
+    assert len(res.tree.leaves()) == 2 and res.arch.metrics["decisions"] == 6
+    node = res.tree.nodes[res.leaf]
+    assert res.arch.choices[node.label] in node.group
+    assert all(res.supernet.is_decided(lb) for lb in res.supernet.labels)
+
+
+def test_a_checkpoint_that_does_not_fit_its_config_is_one_clear_error(tmp_path):
+    from hwnas.search.checkpoint import CheckpointError
+
+    run = run_search(_cfg(tmp_path, "train.epochs=1"), verbose=False).run_dir
+    cfg = load_run_config(run, ("space.kwargs={C: 8, N: 1}",))
+    with pytest.raises(CheckpointError, match="does not fit the supernet its config builds"):
+        run_search(cfg, resume_dir=run, verbose=False)
