@@ -238,6 +238,8 @@ def _masked(net):
 def _cost_case(kind, tmp_path, monkeypatch):
     if kind in ("tpe", "lut", "measured"):
         space, x = DartsSpace(C=4, layers=3), torch.zeros(1, 3, 8, 8)
+    elif kind == "predictor":
+        space, x = NB201Space(C=4, N=1), torch.zeros(1, 3, 8, 8)
     elif kind == "nb201":
         space, x = NB201Space(C=16, N=1), torch.zeros(1, 3, 32, 32)
     else:
@@ -254,6 +256,14 @@ def _cost_case(kind, tmp_path, monkeypatch):
         assert main(["profile", "--space", "darts", "--space-kwargs", "{C: 4, layers: 3}", "--input-size", "3x8x8",
                      "--tpe", "systolic-16x16-ws-int8", "--out", str(path)]) == 0
         target = f"lut:{path}"
+    if kind == "predictor":  # a predictor fitted to a sweep of this space (additive, so it is exact)
+        from hwnas.latency_models.predictor_sweep import fit_sweep, sample_archs
+
+        archs = sample_archs(space, 30, seed=0)
+        cost = {"none": 0.0, "skip_connect": 0.1, "avg_pool_3x3": 0.3, "nor_conv_1x1": 1.0, "nor_conv_3x3": 3.0}
+        values = [1.0 + sum(cost[o] * (1 + 0.1 * k) for k, o in enumerate(a.choices.values())) for a in archs]
+        path = fit_sweep(space, archs, values, trunk="additive").predictor.save(tmp_path / "p.pt")
+        target = f"predictor:{path}"
     if kind == "measured":
         monkeypatch.setenv("HWNAS_LUT_CACHE", str(tmp_path / "cache"))
         m = COST_MODELS.get("measured")
@@ -263,7 +273,7 @@ def _cost_case(kind, tmp_path, monkeypatch):
     return net, fn
 
 
-@pytest.mark.parametrize("kind", ["tpe", "lut", "measured", "nb201", "fbnet"])
+@pytest.mark.parametrize("kind", ["tpe", "lut", "measured", "nb201", "fbnet", "predictor"])
 def test_every_target_kind_prices_the_masked_distribution(kind, tmp_path, monkeypatch):
     net, fn = _cost_case(kind, tmp_path, monkeypatch)
     with torch.no_grad():
