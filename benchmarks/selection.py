@@ -21,7 +21,7 @@ Part B, per seed (α fixed in both arms, so only weight sharing differs):
 Wall-clock of selection and of the split decisions relative to supernet training is reported.
 
 Run:
-    python benchmarks/selection.py                     # 3 seeds, about 40 minutes on 2 cores
+    python benchmarks/selection.py                     # 3 seeds, about 20 minutes on 2 cores
     python benchmarks/selection.py --quick             # minutes: a smoke test of the whole benchmark
     python benchmarks/selection.py --json out.json
 """
@@ -272,8 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     chunks = [(i, min(i + 4, a.cells)) for i in range(0, a.cells, 4)]
     jobs = [("A", s, a) for s in a.seeds] + [("B", s, a) for s in a.seeds] + [("S", c, a) for c in chunks]
-    with mp.get_context("spawn").Pool(a.workers) as pool:
+    pool = mp.get_context("spawn").Pool(a.workers)
+    try:
         done = pool.map(_task, jobs, chunksize=1)
+    finally:
+        pool.close()
+        pool.join()
     part_as = [r for k, r in done if k == "A"]
     part_bs = [r for k, r in done if k == "B"]
     truth: list[float] = [x for _, (_, accs) in sorted((r for r in done if r[0] == "S"), key=lambda r: r[1][0])

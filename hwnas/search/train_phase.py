@@ -6,11 +6,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from hwnas.search.leaf import Leaf
 from hwnas.search.loop import BilevelTrainer
 from hwnas.search.prepare import RunContext
+from hwnas.search.progress import epoch_progress
 from hwnas.search.split_phase import split_due, split_leaves
 from hwnas.search.tb_logging import decision_names
 from hwnas.splits.tree import ROOT, SplitTree
@@ -36,8 +35,8 @@ def train_leaf_epoch(ctx: RunContext, leaf: Leaf, epoch: int, *, on_step: StepCa
             on_step(tr, ep, step)
 
     who = f" [{leaf.id}]" if show_id else ""
-    bar = tqdm(total=leaf.trainer.steps_per_epoch(ctx.train_loader), desc=f"epoch {epoch + 1}/{cfg.train.epochs}{who}",
-               disable=not (ctx.verbose and cfg.train.progress), leave=False, file=sys.stderr)
+    bar = epoch_progress(leaf.trainer.steps_per_epoch(ctx.train_loader), f"epoch {epoch + 1}/{cfg.train.epochs}{who}",
+                         enabled=ctx.verbose and cfg.train.progress)
     lr = leaf.trainer.w_opt.param_groups[0]["lr"]
     stats = leaf.trainer.train_epoch(epoch, ctx.train_loader, ctx.valid_loader, on_step=step_hook, progress=bar)
     bar.close()
