@@ -158,6 +158,8 @@ class SearchConfig:
     seed: int = 0
     deterministic: bool = False
     device: str = "auto"
+    #: Intra-op CPU threads (None: $HWNAS_THREADS, else half the cores, at most 4; see hwnas.search.threads).
+    threads: int | None = None
     space: SpaceConfig = field(default_factory=SpaceConfig)
     supernet: SupernetConfig = field(default_factory=SupernetConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -168,6 +170,8 @@ class SearchConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
 
     def __post_init__(self) -> None:
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1 (or null for the default), got {self.threads}")
         late = [e for e in self.splits.epochs if e >= self.train.epochs]
         if late:
             raise ValueError(f"splits.epochs {late} must come before the end of training (train.epochs = "

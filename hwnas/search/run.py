@@ -33,6 +33,7 @@ from hwnas.search.prepare import RunContext, prepare_run, unique_run_dir
 from hwnas.search.recipes import load_search_config
 from hwnas.search.reproducibility import capture_rng_state, restore_rng_state, seed_everything, set_deterministic
 from hwnas.search.select_phase import choose_leaf, select_phase
+from hwnas.search.threads import apply_threads
 from hwnas.search.train_phase import EpochCallback, StepCallback, train_phase
 from hwnas.splits.tree import ROOT, SplitTree
 
@@ -143,6 +144,7 @@ def run_search(
         >>> cfg = load_search_config("quickstart", ["train.epochs=1", "train.max_steps_per_epoch=2"])
         >>> # result = run_search(cfg); print(result.arch.to_json())
     """
+    threads = apply_threads(cfg.threads)
     seed_everything(cfg.seed)
     set_deterministic(cfg.deterministic)
     ckpt: Path | None = None
@@ -157,13 +159,14 @@ def run_search(
                 raise CheckpointError(f"no trained supernet at {str(ckpt)!r}")
     ctx = prepare_run(cfg, out, verbose=verbose)
     try:
-        return _run(ctx, ckpt, fresh=init_from is not None, on_step=on_step, on_epoch_end=on_epoch_end)
+        return _run(ctx, ckpt, fresh=init_from is not None, on_step=on_step, on_epoch_end=on_epoch_end,
+                    threads=threads)
     finally:
         ctx.close()
 
 
 def _run(ctx: RunContext, ckpt: Path | None, *, fresh: bool, on_step: StepCallback | None,
-         on_epoch_end: EpochCallback | None) -> SearchResult:
+         on_epoch_end: EpochCallback | None, threads: str) -> SearchResult:
     cfg = ctx.cfg
     stage, selection, start_epoch = "train", None, 0
     if ckpt is None:
@@ -182,6 +185,8 @@ def _run(ctx: RunContext, ckpt: Path | None, *, fresh: bool, on_step: StepCallba
         if ctx.verbose:
             print(f"{'selecting from' if fresh else 'resuming'} {ckpt} (stage {stage}, epoch {start_epoch})",
                   file=sys.stderr)
+    if ctx.verbose:  # once the supernet is built: bad input stays a one-line error
+        print(f"{ctx.out}: {ctx.data.describe()}; {threads}", file=sys.stderr)
     for leaf in leaves:
         leaf.logger = ctx.logger(leaf.id, purge_step=leaf.trainer.global_step if ckpt is not None else None)
     ck = _Checkpointer(ctx, tree)
