@@ -22,6 +22,7 @@ from hwnas.api.config import (
     parse_yaml_mapping,
     to_dict,
 )
+from hwnas.api.connectivity import is_degenerate, output_depends_on_input
 from hwnas.api.derive import fed_labels, magnitude_arch, random_arch
 from hwnas.api.device import DeviceError, resolve_device
 from hwnas.api.errors import UserError
@@ -75,11 +76,13 @@ __all__ = [
     "freeze_module",
     "from_dict",
     "iter_choices",
+    "is_degenerate",
     "iter_input_choices",
     "kept_labels",
     "label_group",
     "load_yaml",
     "magnitude_arch",
+    "output_depends_on_input",
     "parse_override",
     "parse_yaml_mapping",
     "random_arch",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 
 from torch import nn
 
@@ -11,15 +12,18 @@ from hwnas.api.choice import Choice, ChosenInputs, InputChoice, Skipped
 from hwnas.api.graph import DecisionGraph
 
 
-def check_arch(module: nn.Module, arch: ArchSpec) -> ArchSpec:
+def check_arch(module: nn.Module, arch: ArchSpec, *, connected: bool = False,
+               input_size: Sequence[int] | None = None) -> ArchSpec:
     """Validate ``arch`` against the decisions in ``module`` and return its canonical form.
 
     The canonical form drops the choices of edges that no kept input uses, so equal
-    architectures have equal ``archid``.
+    architectures have equal ``archid``. With ``connected=True`` it also checks that the frozen
+    network's output depends on its input (see :mod:`hwnas.api.connectivity`; one forward and
+    backward at ``input_size``, default the space's ``default_input_size``).
 
     Raises:
         ArchSpecError: naming the unknown label, the missing label, or the bad candidate,
-            with the valid values.
+            with the valid values; or, with ``connected``, a degenerate architecture.
     """
     graph = DecisionGraph.of(module)
     unknown = sorted(set(arch.choices) - set(graph.labels))
@@ -56,7 +60,16 @@ def check_arch(module: nn.Module, arch: ArchSpec) -> ArchSpec:
         v = choices[label]
         if not isinstance(v, str) or v not in d:
             raise ArchSpecError(f"choice {label!r} = {v!r} is not a candidate; candidates: {', '.join(d)}")
-    return ArchSpec(arch.space, choices, arch.space_kwargs, arch.metrics, arch.format)
+    out = ArchSpec(arch.space, choices, arch.space_kwargs, arch.metrics, arch.format)
+    if connected:
+        from hwnas.api.connectivity import is_degenerate  # it freezes, so it imports this module
+
+        if is_degenerate(module, out, input_size):
+            raise ArchSpecError(
+                f"architecture {out.archid} is degenerate: no path of non-zero ops joins its input to its output, "
+                "so it outputs the same whatever it sees; pick a non-zero op on at least one such path"
+            )
+    return out
 
 
 def freeze(space: nn.Module, arch: ArchSpec) -> nn.Module:

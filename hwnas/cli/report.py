@@ -24,12 +24,19 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from hwnas.api.connectivity import output_depends_on_input
     from hwnas.search.report import evaluation_network, network_figures, resolve_arch
 
     arch = resolve_arch(args.arch)
     net, input_size, setting = evaluation_network(arch)
     figures = {"arch": args.arch, "space": arch.space, "archid": arch.archid, "setting": setting}
     figures.update(network_figures(net, input_size))
+    figures["degenerate"] = not output_depends_on_input(net, input_size)
+    if figures["degenerate"]:
+        print(f"hwnas report: warning: {arch.archid} is degenerate: no path of non-zero ops joins its input to its "
+              "output, so it predicts the same class for every image", file=sys.stderr)
     if args.hardware:
         from hwnas.search.report import hardware_figures
 

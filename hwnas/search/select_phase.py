@@ -77,7 +77,7 @@ def select_phase(ctx: RunContext, leaves: list[Leaf], *, resume: dict[str, Any] 
             make_trainer=lambda tc, lf=leaf: ctx.make_trainer(lf.supernet, lf.loss, tc), trainer=leaf.trainer,
             epoch_offset=ctx.cfg.train.epochs, logger=leaf.logger, checkpoint=checkpoint,
             resume_state=current.get("state") if current.get("leaf") == leaf.id else None,
-            seed=ctx.cfg.seed, verbose=ctx.verbose,
+            seed=ctx.cfg.seed, verbose=ctx.verbose, input_size=tuple(ctx.example.shape[1:]),
         )
         arch = selector.select(leaf.supernet, sctx)
         log = list(getattr(selector, "log", []))

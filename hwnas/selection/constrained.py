@@ -11,11 +11,13 @@ import torch
 
 from hwnas.api.archspec import ArchSpec
 from hwnas.api.config import ConfigError
+from hwnas.api.connectivity import is_degenerate
 from hwnas.api.freeze import check_arch
 from hwnas.api.graph import DecisionGraph
 from hwnas.api.protocols import SupernetLike
 from hwnas.api.registries import SELECTORS
 from hwnas.selection.base import SelectorBase
+from hwnas.selection.connected import has_zero_ops, preference_of
 from hwnas.selection.context import SelectionContext
 from hwnas.selection.pricing import price_arch
 
@@ -30,8 +32,9 @@ class ConstrainedSelector(SelectorBase):
     scored by ``(log p(current) - log p(new)) / overshoot reduction`` and the best is applied, so the
     result stays as close to the supernet's preference as the budget allows. ``p`` is softmax(α)
     without masks: after perturbation selection every decision is fixed by a mask, and α is what
-    still says how much the supernet prefers one candidate to another. If no edit helps, the closest
-    architecture is returned with a warning and ``meets_targets: false`` in its metrics.
+    still says how much the supernet prefers one candidate to another. An edit that makes the network's
+    output independent of its input (a degenerate architecture: all-zero paths) is never taken. If no
+    edit helps, the closest architecture is returned with a warning and ``meets_targets: false``.
 
     Args:
         base: The selector whose result is edited (``magnitude``, ``perturbation``...).
@@ -62,8 +65,7 @@ class ConstrainedSelector(SelectorBase):
             return arch
         space = supernet.space
         graph = DecisionGraph.of(space)
-        logp = {k: torch.log_softmax(_preference(supernet, k, v).detach().float().cpu(), -1)
-                for k, v in supernet.probabilities().items()}
+        logp = {k: torch.log_softmax(v.float().cpu(), -1) for k, v in preference_of(supernet).items()}
 
         def overshoot(a: ArchSpec) -> float:
             return max(price_arch(t.cost_fn, supernet, a) / (t.target * (1 + self.slack)) for t in terms)
@@ -71,7 +73,7 @@ class ConstrainedSelector(SelectorBase):
         current = overshoot(arch)
         edits = 0
         while current > 1.0 and edits < self.max_edits:
-            best: tuple[float, ArchSpec, float] | None = None
+            trials: list[tuple[float, int, ArchSpec, float]] = []
             for label, d in graph.choices.items():
                 if label not in arch.choices:
                     continue
@@ -85,12 +87,13 @@ class ConstrainedSelector(SelectorBase):
                     if gain <= 1e-12:
                         continue
                     regret = float(logp[label][d.index(now)] - logp[label][i])
-                    score = max(regret, 0.0) / gain
-                    if best is None or score < best[0]:
-                        best = (score, trial, value)
+                    trials.append((max(regret, 0.0) / gain, len(trials), trial, value))
+            # the cheapest edit whose network still depends on its input (a degenerate one is never taken)
+            best = next((t for t in sorted(trials, key=lambda t: t[:2])
+                         if not has_zero_ops(t[2]) or not is_degenerate(space, t[2], ctx.input_size)), None)
             if best is None:
                 break
-            _, arch, current = best
+            _, _, arch, current = best
             edits += 1
         if current > 1.0:
             warnings.warn(
@@ -105,8 +108,3 @@ class ConstrainedSelector(SelectorBase):
             target_ratio=round(current, 6) if math.isfinite(current) else current,
         )
 
-
-def _preference(supernet: SupernetLike, label: str, probs: torch.Tensor) -> torch.Tensor:
-    """Logits of the supernet's unmasked preference over ``label``'s candidates (α where it has one)."""
-    alpha_of = getattr(supernet, "alpha_of", None)  # a SupernetLike need not be a parametrised strategy
-    return alpha_of(label) if callable(alpha_of) else torch.log(probs.clamp_min(1e-12))

@@ -29,6 +29,8 @@ class SelectionContext:
         resume_state: The state last passed to ``checkpoint`` by an interrupted run, to continue from.
         seed: The run's seed (edge orders and measurement batches derive from it).
         verbose: Print one line per decision.
+        input_size: One input sample's shape, to check that an architecture's output depends on its input
+            (None: the space's ``default_input_size``).
     """
 
     loss: Any = None
@@ -45,6 +47,7 @@ class SelectionContext:
     resume_state: dict[str, Any] | None = None
     seed: int = 0
     verbose: bool = False
+    input_size: tuple[int, ...] | None = None
 
     def need(self, *names: str, method: str) -> None:
         """Raise a clear error when a selector is run without what it needs (e.g. from a bare Python call)."""

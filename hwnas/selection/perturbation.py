@@ -52,6 +52,7 @@ from hwnas.api.protocols import SupernetLike
 from hwnas.api.registries import SELECTORS
 from hwnas.data.sampler import mix_seed
 from hwnas.selection.base import SelectorBase
+from hwnas.selection.connected import connected_arch, preference_of
 from hwnas.selection.context import SelectionContext
 from hwnas.selection.measure import Measurement, measure
 
@@ -200,6 +201,8 @@ class PerturbationSelector(SelectorBase):
             done += 1
         with torch.no_grad():
             arch = magnitude_arch(sn.space, sn.probabilities(), sn.input_weights())
+        # every edge kept `none` (the supernet depended on no candidate): never return a constant network
+        arch = connected_arch(sn.space, arch, preference_of(sn), ctx.input_size)
         return arch.with_metrics(selection="perturbation", decisions=len(self.log))
 
     def _round(self, sn: Any, ctx: SelectionContext, plan: dict[str, Any], r: int, epoch: int) -> None:
