@@ -13,7 +13,8 @@ from torch.nn import functional as F
 
 from hwnas.api.protocols import CostFn, Details
 
-CostForm = Literal["add", "mul", "mul_log"]
+CostForm = Literal["add", "mul", "mul_log", "soft", "hard"]
+COST_FORMS: tuple[str, ...] = ("add", "mul", "mul_log", "soft", "hard")
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,14 @@ class CostTerm:
     cost function's unit, e.g. ms):
 
     - ``add``:     CE + weight · C / T
-    - ``mul``:     CE · (C / T)^beta                      (MnasNet / ProxylessNAS)
+    - ``mul``:     CE · (C / T)^beta                      (ProxylessNAS; rewards going below T without end)
     - ``mul_log``: CE · (log C / log T)^beta              (FBNet-style; C and T must exceed 1)
+    - ``soft``:    CE · max(1, C / T)^beta                (MnasNet's reward shape with no reward below T:
+      the search is pushed down to the target, never past it towards an empty network)
+    - ``hard``:    CE · max(1, C / T)                     (MnasNet's hard constraint, exponent 1; ``beta`` unused)
+
+    ``soft`` and ``hard`` stop pulling at the target; select with ``constrained`` to have the final
+    architecture meet it exactly.
 
     Args:
         cost_fn: ``cost_fn(supernet) -> (cost, details)``, differentiable in α.
@@ -40,8 +47,8 @@ class CostTerm:
     name: str = "cost"
 
     def __post_init__(self) -> None:
-        if self.form not in ("add", "mul", "mul_log"):
-            raise ValueError(f"unknown cost form {self.form!r}; use one of add, mul, mul_log")
+        if self.form not in COST_FORMS:
+            raise ValueError(f"unknown cost form {self.form!r}; use one of {', '.join(COST_FORMS)}")
         if not self.target > 0:
             raise ValueError(f"cost target must be positive, got {self.target}")
         if self.form == "mul_log" and self.target <= 1:
@@ -86,6 +93,8 @@ class SearchLoss(nn.Module):
                 add_terms.append(term.weight * ratio)
             elif term.form == "mul":
                 factor = factor * ratio.clamp_min(1e-12) ** term.beta
+            elif term.form in ("soft", "hard"):
+                factor = factor * ratio.clamp_min(1.0) ** (term.beta if term.form == "soft" else 1.0)
             else:
                 factor = factor * (torch.log(cost.clamp_min(1.0 + 1e-6)) / math.log(term.target)) ** term.beta
         if self.terms:

@@ -47,6 +47,20 @@ def test_forms_values(form, expected):
     assert net.alpha.grad is not None and float(net.alpha.grad) > 0  # more cost -> more loss
 
 
+@pytest.mark.parametrize("form, beta, over, under", [("soft", 0.6, 2.0 ** 0.6, 1.0), ("hard", 0.6, 2.0, 1.0)])
+def test_soft_and_hard_forms_stop_at_the_target(form, beta, over, under):
+    for cost, factor in ((20.0, over), (5.0, under)):
+        net = _Net(cost)
+        total, details = SearchLoss([CostTerm(_cost, target=10.0, form=form, beta=beta)])(LOGITS, Y, net)
+        assert float(total.detach()) == pytest.approx(CE * factor, rel=1e-5)
+        assert details["loss/cost_factor"] == pytest.approx(factor, rel=1e-5)
+        total.backward()
+        if cost > 10.0:
+            assert float(net.alpha.grad) > 0  # above the target: pushed down
+        else:
+            assert float(net.alpha.grad) == 0.0  # below it: no reward for going lower (mul would give one)
+
+
 def test_two_terms_multiply():
     net = _Net(20.0)
     t1 = CostTerm(_cost, target=10.0, form="mul", beta=1.0, name="latency_ms")

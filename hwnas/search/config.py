@@ -77,7 +77,7 @@ class CostConfig:
     target: str
     metric: str = "latency_ms"
     value: float = 1.0
-    form: Literal["add", "mul", "mul_log"] = "mul"
+    form: Literal["add", "mul", "mul_log", "soft", "hard"] = "mul"
     beta: float = 0.6
     weight: float = 0.1
 
