@@ -42,7 +42,8 @@ class _Edge:
     src: int
     dst: int
     op: str
-    side: int  # +1 above the node line, -1 below
+    side: int = 1  # +1 above the node line, -1 below (set by the layout)
+    apex: float = 0.0  # height of the arc's top, where its label sits (set by the layout)
 
 
 @dataclass
@@ -102,12 +103,15 @@ def draw_probabilities(
     *,
     dpi: int = 80,
     title: str | None = None,
+    scale: str = "unit",
 ) -> np.ndarray:
     """A heatmap of every decision's distribution: rows = labels, columns = candidate names.
 
-    Rows are grouped by the label prefix before the last ``/`` (``normal``/``reduce``) with a rule
-    between groups; columns are the union of candidate names in first-seen order, and a label that
-    lacks a candidate leaves that cell blank. A label without names gets ``#0, #1, ...``.
+    Rows are grouped by the label prefix before the last ``/`` (``normal``/``reduce``), one panel per
+    group; columns are the union of candidate names in first-seen order, and a label that lacks a
+    candidate leaves that cell blank. A label without names gets ``#0, #1, ...``. Every cell shows its
+    number. ``scale="unit"`` colours 0..1; ``"data"`` spans the values shown, so that a near-uniform
+    search (all values within 0.12-0.13) still shows which candidate leads.
 
     Example:
         >>> import torch
@@ -135,37 +139,39 @@ def draw_probabilities(
     for r, (names, v) in enumerate(zip(row_names, values)):
         for n, x in zip(names, v):
             grid[r, cols.index(n)] = x
+    finite = grid[np.isfinite(grid)]
+    lo, hi = (float(finite.min()), float(finite.max())) if scale == "data" and finite.size else (0.0, 1.0)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    # enough decimals to tell the cells apart (a near-uniform search differs in the fourth)
+    digits = 2 if scale != "data" else int(min(4, max(2, np.ceil(-np.log10(max(hi - lo, 1e-12))) + 1)))
     label_w = 0.065 * max((len(r) for r in rows), default=4)
-    fig = new_figure(1.8 + label_w + 0.6 * len(cols), 1.3 + 0.2 * len(rows), dpi)
-    ax = fig.subplots()
-    im = ax.imshow(
-        np.ma.masked_invalid(grid), aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest"
-    )
-    ax.set_xticks(range(len(cols)), cols, rotation=40, ha="right", fontsize=7)
-    ax.set_yticks(range(len(rows)), rows, fontsize=6.5 if len(rows) > 20 else 7.5)
-    ax.set_facecolor("#dddddd")  # masked (absent) candidates
-    if len(rows) * len(cols) <= 320:
-        for r in range(len(rows)):
+    group_rows = [[rows.index(lbl) for lbl in g] for g in groups.values()]
+    heights = [0.35 + 0.2 * len(g) for g in group_rows]
+    fig = new_figure(1.8 + label_w + 0.6 * len(cols), 1.0 + sum(heights), dpi)
+    axes = fig.subplots(len(group_rows), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+    im = None
+    for ax, name, idx in zip(axes, groups, group_rows):
+        sub = grid[idx]
+        im = ax.imshow(np.ma.masked_invalid(sub), aspect="auto", cmap="viridis", vmin=lo, vmax=hi,
+                       interpolation="nearest")
+        ax.set_xticks(range(len(cols)), cols if ax is axes[-1] else [""] * len(cols), rotation=40, ha="right",
+                      fontsize=7)
+        ax.set_yticks(range(len(idx)), [rows[i].rsplit("/", 1)[-1] if name else rows[i] for i in idx],
+                      fontsize=6.5 if len(idx) > 20 else 7.5)
+        ax.set_facecolor("#dddddd")  # masked (absent) candidates
+        if name:
+            ax.set_title(name, fontsize=8, loc="left")
+        for r in range(len(idx)):
             for c in range(len(cols)):
-                if not np.isnan(grid[r, c]):
+                v = sub[r, c]
+                if not np.isnan(v):
                     # in_layout=False: the layout engine need not measure hundreds of in-axes labels
-                    ax.text(
-                        c,
-                        r,
-                        f"{grid[r, c]:.2f}",
-                        ha="center",
-                        va="center",
-                        fontsize=6,
-                        color="black" if grid[r, c] > 0.6 else "white",
-                        in_layout=False,
-                    )
-    start = 0
-    for g in list(groups.values())[:-1]:
-        start += len(g)
-        ax.axhline(start - 0.5, color="white", lw=2.5)
-    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
+                    ax.text(c, r, f"{v:.{digits}f}", ha="center", va="center",
+                            fontsize=5.5, color="black" if (v - lo) / (hi - lo) > 0.6 else "white", in_layout=False)
+    fig.colorbar(im, ax=list(axes), fraction=0.04, pad=0.02)
     if title:
-        ax.set_title(title, fontsize=9)
+        fig.suptitle(title, fontsize=9)
     return _render(fig)
 
 
@@ -187,10 +193,11 @@ def _group_of(label: str) -> str:
 
 
 def _input_names(m: int) -> list[str]:
+    # matplotlib mathtext: drawn as c with a k-2 subscript (DARTS's names for the two previous cells' outputs)
     if m == 1:
-        return ["c_{k-1}"]
+        return ["$c_{k-1}$"]
     if m == 2:
-        return ["c_{k-2}", "c_{k-1}"]
+        return ["$c_{k-2}$", "$c_{k-1}$"]
     return [f"in{i}" for i in range(m)]
 
 
@@ -224,16 +231,16 @@ def _cell_from_input_choices(name: str, nodes: list[tuple[str, InputChoice]], ch
     # Node k of a DAG cell sees the m cell inputs plus the k earlier nodes, so input counts grow.
     nodes = sorted(nodes, key=lambda t: t[1].n_candidates)  # stable: equal counts keep module order
     m = nodes[0][1].n_candidates
-    states = [(s, "input") for s in _input_names(m)] + [(str(k), "node") for k in range(len(nodes))]
+    # a node is named as its label names it (normal/n2 -> n2), as arch.json does
+    states = [(s, "input") for s in _input_names(m)] + [(lbl.rsplit("/", 1)[-1], "node") for lbl, _ in nodes]
     cell = _Cell(name=name, states=states, concat_output=True)
     for k, (lbl, ic) in enumerate(nodes):
         if ic.n_candidates > m + k:
             raise _NoStructure  # an input would come from a later node: not a DAG we can read
         kept = choices.get(lbl)
         indices = list(kept) if isinstance(kept, (tuple, list)) else list(range(ic.n_candidates))
-        for rank, i in enumerate(sorted(indices)):
-            op = choices.get(ic.sources[i], "?")
-            cell.edges.append(_Edge(src=i, dst=m + k, op=str(op), side=1 if rank % 2 == 0 else -1))
+        for i in sorted(indices):
+            cell.edges.append(_Edge(src=i, dst=m + k, op=str(choices.get(ic.sources[i], "?"))))
     return cell
 
 
@@ -241,15 +248,48 @@ def _cell_from_edge_labels(name: str, edges: list[tuple[int, int, str]], choices
     n = max(max(s, d) for s, d, _ in edges) + 1
     states = [(str(i), "input" if i == 0 else "output" if i == n - 1 else "node") for i in range(n)]
     cell = _Cell(name=name, states=states)
-    rank: dict[int, int] = {}
     for s, d, lbl in sorted(edges, key=lambda t: (t[1], t[0])):
-        r = rank.get(d, 0)
-        rank[d] = r + 1
-        cell.edges.append(_Edge(src=s, dst=d, op=str(choices.get(lbl, "?")), side=1 if r % 2 == 0 else -1))
+        cell.edges.append(_Edge(src=s, dst=d, op=str(choices.get(lbl, "?"))))
     return cell
 
 
 # --------------------------------------------------------------------------- drawing
+
+
+# Label geometry in data units (1 x-unit = one state, about _X_INCH wide; 1 y-unit = _Y_INCH high).
+_X_INCH, _Y_INCH = 1.15, 0.8
+_CHAR_W = 0.056  # a 7-pt character, in x-units
+_LABEL_H = 0.24  # a 7-pt label with its box, in y-units
+_NODE_W, _NODE_H = 0.42, 0.36
+_STEP = 0.12  # how far a label moves out when it would cover another
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+
+def _layout_cell(cell: _Cell) -> tuple[float, float]:
+    """Give every edge a side and an apex so that no label covers another label or a node; returns the
+    y-range used. Short edges are placed first, each on the side where it needs to move out least."""
+    n = len(cell.states) + (1 if cell.concat_output else 0)
+    placed = [(x - _NODE_W / 2, x + _NODE_W / 2, -_NODE_H / 2, _NODE_H / 2) for x in range(n)]
+    for e in sorted(cell.edges, key=lambda e: (abs(e.dst - e.src), e.dst, e.src)):
+        mid, half = (e.src + e.dst) / 2, (len(e.op) * _CHAR_W + 0.08) / 2
+        best: tuple[float, int, float] | None = None
+        for side in (1, -1):
+            apex = 0.35 + 0.18 * (abs(e.dst - e.src) - 1)
+            while any(_overlaps((mid - half, mid + half, side * apex - _LABEL_H / 2, side * apex + _LABEL_H / 2), b)
+                      for b in placed):
+                apex += _STEP
+            if best is None or apex < best[0] - 1e-9:
+                best = (apex, side, apex)
+        assert best is not None
+        _, e.side, height = best
+        e.apex = e.side * height
+        placed.append((mid - half, mid + half, e.apex - _LABEL_H / 2, e.apex + _LABEL_H / 2))
+    lo = min([0.0, *(e.apex for e in cell.edges)]) - _LABEL_H
+    hi = max([0.0, *(e.apex for e in cell.edges)]) + _LABEL_H
+    return lo, hi
 
 
 def _arch_figure(
@@ -260,15 +300,16 @@ def _arch_figure(
     title: str,
     dpi: int,
 ) -> Figure:
+    ranges = [_layout_cell(c) for c in cells]
     n_strip_rows = (len(leftover) + _STRIP_WRAP - 1) // _STRIP_WRAP
-    heights = [2.2] * len(cells) + [1.9] * n_strip_rows
-    widths = [1.15 * (len(c.states) + (1 if c.concat_output else 0)) + 0.6 for c in cells]
+    heights = [0.35 + _Y_INCH * (hi - lo) for lo, hi in ranges] + [1.9] * n_strip_rows
+    widths = [_X_INCH * (len(c.states) + (1 if c.concat_output else 0)) + 0.6 for c in cells]
     widths += [0.62 * min(len(leftover), _STRIP_WRAP) + 0.6] * n_strip_rows
     fig = new_figure(max(4.0, max(widths)), 0.5 + sum(heights), dpi)
     axes = fig.subplots(len(heights), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
     fig.suptitle(title, fontsize=9)
-    for ax, cell in zip(axes, cells):
-        _draw_cell(ax, cell)
+    for ax, cell, yr in zip(axes, cells, ranges):
+        _draw_cell(ax, cell, yr)
     names = _candidate_order(decisions, leftover)
     for r in range(n_strip_rows):
         _draw_strip(axes[len(cells) + r], leftover[r * _STRIP_WRAP : (r + 1) * _STRIP_WRAP], choices, names)
@@ -281,23 +322,17 @@ def _quad(p0: tuple[float, float], c: tuple[float, float], p1: tuple[float, floa
     return Path([p0, c, p1], [Path.MOVETO, Path.CURVE3, Path.CURVE3])
 
 
-def _apex(d: int) -> float:
-    # Short edges still rise clear of the node boxes; long ones rise more so labels do not collide.
-    return 0.3 + 0.25 * (d - 1)
-
-
-def _draw_cell(ax: Axes, cell: _Cell) -> None:
+def _draw_cell(ax: Axes, cell: _Cell, yrange: tuple[float, float]) -> None:
     from matplotlib.patches import FancyArrowPatch
 
     xs = list(range(len(cell.states)))
     states = list(cell.states)
     if cell.concat_output:
-        states.append(("c_{k}", "output"))
+        states.append(("$c_{k}$", "output"))
         xs.append(len(cell.states))
     span = max(1, len(states) - 1)
-    h_max = _apex(span)
     ax.set_xlim(-0.6, span + 0.6)
-    ax.set_ylim(-h_max - 0.3, h_max + 0.3)
+    ax.set_ylim(*yrange)
     ax.axis("off")
     if cell.name:
         ax.set_title(cell.name, fontsize=9, loc="left")
@@ -307,60 +342,21 @@ def _draw_cell(ax: Axes, cell: _Cell) -> None:
             if kind == "node":
                 d = out - s
                 path = _quad((s, 0.0), ((s + out) / 2, -0.12 * d), (out, 0.0))
-                ax.add_patch(
-                    FancyArrowPatch(
-                        path=path,
-                        arrowstyle="-|>",
-                        mutation_scale=8,
-                        color="#aaaaaa",
-                        linestyle="--",
-                        lw=0.7,
-                        shrinkA=9,
-                        shrinkB=9,
-                    )
-                )
+                ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=8, color="#aaaaaa",
+                                             linestyle="--", lw=0.7, shrinkA=9, shrinkB=9))
     for e in cell.edges:
-        d = abs(e.dst - e.src)
-        apex = e.side * _apex(d)
         zero = e.op in ZERO_OPS
         color = "#bbbbbb" if zero else "#1f4e79"
         # a quadratic Bezier peaks at half its control point's height
-        path = _quad((e.src, 0.0), ((e.src + e.dst) / 2, 2 * apex), (e.dst, 0.0))
-        ax.add_patch(
-            FancyArrowPatch(
-                path=path,
-                arrowstyle="-|>",
-                mutation_scale=10,
-                color=color,
-                linestyle=":" if zero else "-",
-                lw=1.2,
-                shrinkA=10,
-                shrinkB=10,
-            )
-        )
-        ax.text(
-            (e.src + e.dst) / 2,
-            apex,
-            e.op,
-            ha="center",
-            va="center",
-            fontsize=7,
-            color="#888888" if zero else "black",
-            in_layout=False,
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9},
-        )
+        path = _quad((e.src, 0.0), ((e.src + e.dst) / 2, 2 * e.apex), (e.dst, 0.0))
+        ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=10, color=color,
+                                     linestyle=":" if zero else "-", lw=1.2, shrinkA=10, shrinkB=10))
+        ax.text((e.src + e.dst) / 2, e.apex, e.op, ha="center", va="center", fontsize=7, zorder=4,
+                color="#888888" if zero else "black", in_layout=False,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.95})
     for x, (text, kind) in zip(xs, states):
-        ax.text(
-            x,
-            0.0,
-            text,
-            ha="center",
-            va="center",
-            fontsize=8,
-            zorder=5,
-            in_layout=False,
-            bbox={"boxstyle": "round,pad=0.35", "fc": _COLORS[kind], "ec": "#555555"},
-        )
+        ax.text(x, 0.0, text, ha="center", va="center", fontsize=8, zorder=5, in_layout=False,
+                bbox={"boxstyle": "round,pad=0.35", "fc": _COLORS[kind], "ec": "#555555"})
 
 
 def _candidate_order(decisions: Mapping[str, Any], labels: Sequence[str]) -> list[str]:

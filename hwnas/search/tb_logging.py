@@ -3,8 +3,10 @@
 Tags written (``step`` is the caller's: global step for losses, epoch for architecture pictures):
 
 * ``<key>`` for every key given to :meth:`SearchLogger.scalars` (loss ``details``, accuracies, lrs);
-* ``arch/probabilities`` (heatmap image), ``probs/<label>`` (histogram), ``entropy/<label>``,
-  ``arch/entropy_mean`` and ``arch/entropy_norm_mean`` (entropy / log K, 1 = uniform);
+* ``probs/<label>/<candidate>`` (one multi-line chart per choice in the Custom Scalars tab),
+  ``arch/probabilities`` (heatmap of the op choices), ``arch/entropy_ops`` and ``arch/entropy_inputs``
+  (normalised: 1 = uniform, 0 = decided), and for learned input weights ``inputs/<label>/in<i>`` and
+  ``arch/input_weights``;
 * ``arch/param_free_ops`` (+ ``arch/param_free_ops/<group>``), ``ops/<name>`` (how often each
   candidate is picked), ``arch/changed_choices`` (decisions that differ from the previous call),
   ``arch/derived`` (the architecture drawn by :func:`hwnas.search.draw.draw_arch`), ``arch/spec`` (text);
@@ -19,6 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -35,6 +38,22 @@ from hwnas.search.draw import draw_arch, draw_probabilities
 DEFAULT_PARAM_FREE_OPS = frozenset(
     {"none", "zero", "skip_connect", "skip", "identity", "max_pool_3x3", "avg_pool_3x3", "max_pool_5x5", "avg_pool_5x5"}
 )
+
+
+def _normalised_entropy(p: torch.Tensor) -> float:
+    """Entropy over the candidates with mass, divided by its maximum (1 = uniform, 0 = one candidate left)."""
+    p = p[p > 0]
+    if p.numel() <= 1:
+        return 0.0
+    p = p / p.sum()
+    return float(-(p * p.log()).sum()) / math.log(p.numel())
+
+
+def _varies(w: torch.Tensor) -> bool:
+    """Whether input weights are learned: not all equal where non-zero (DARTS's are 1, or 0 when masked)."""
+    w = w.detach().float().reshape(-1)
+    w = w[w > 0]
+    return w.numel() > 1 and bool((w.max() - w.min()) > 1e-12)
 
 
 def decision_names(space: nn.Module) -> dict[str, tuple[str, ...]]:
@@ -66,8 +85,8 @@ class SearchLogger:
         ...     log.scalars({"loss/total": torch.tensor(1.5), "lr/w": 0.025, "form": "mul"}, step=0)
         ...     ent = log.choice_probabilities({"e0": torch.tensor([0.5, 0.5])}, {"e0": ("skip", "conv")}, step=0)
         ['loss/total', 'lr/w']
-        >>> round(ent["arch/entropy_mean"], 4)  # log 2
-        0.6931
+        >>> round(ent["arch/entropy_ops"], 6)  # uniform over two candidates
+        1.0
     """
 
     def __init__(
@@ -86,6 +105,7 @@ class SearchLogger:
         self.dpi = int(dpi)
         self.writer = SummaryWriter(log_dir=str(self.log_dir), purge_step=purge_step, flush_secs=flush_secs)
         self._previous: dict[str, Any] | None = None
+        self._layout_written = False
 
     # -- plain values --------------------------------------------------------------------------
 
@@ -134,41 +154,70 @@ class SearchLogger:
         candidate_names: Mapping[str, Sequence[str]],
         step: int,
         *,
+        input_weights: Mapping[str, torch.Tensor] | None = None,
         image: bool = True,
     ) -> dict[str, float]:
-        """Log each decision's distribution: heatmap, histograms and entropies.
+        """Log every op choice's distribution, and the input choices' weights apart from it.
+
+        * ``probs/<label>/<candidate>``: one scalar per candidate, drawn as one multi-line chart per
+          choice (a custom-scalars layout, grouped by cell type);
+        * ``arch/entropy_ops`` and ``arch/entropy_inputs``: mean normalised entropy (1 = uniform over the
+          allowed candidates, 0 = decided) of the op choices and of the input choices, separately;
+        * ``arch/probabilities``: a heatmap of the op choices per cell type, numbers in the cells, its colour
+          scale spanning the op probabilities only; ``arch/input_weights`` and ``inputs/<label>/in<i>``
+          when the strategy learns input weights (PC-DARTS's β), so that constant weights draw nothing.
 
         Args:
-            probs: Label -> probability vector (``supernet.probabilities()``; InputChoice weights
-                may be included with their own names).
-            candidate_names: Label -> candidate names, in the order of ``probs[label]``
-                (:func:`decision_names` gives them).
-            step: Usually the epoch.
-            image: Draw the heatmap (the costly part; skip it on frequent calls).
+            probs: Op-choice label -> probabilities (``supernet.probabilities()``).
+            candidate_names: Label -> candidate names (:func:`decision_names`; ``in0, in1...`` for inputs).
+            step: Usually the global step.
+            input_weights: InputChoice label -> weights (``supernet.input_weights()``).
+            image: Draw the heatmaps (the costly part; skip it on frequent calls).
 
         Returns:
-            Entropy (nats) per label, plus ``arch/entropy_mean``.
+            Normalised entropy per label, plus ``arch/entropy_ops`` and ``arch/entropy_inputs``.
         """
-        entropies: dict[str, float] = {}
-        normed = []
+        input_weights = dict(input_weights or {})
+        ent: dict[str, float] = {}
         for label, p in probs.items():
             p = p.detach().float().cpu().reshape(-1)
-            h = float(-(p * p.clamp_min(1e-12).log()).sum())
-            entropies[label] = h
-            if p.numel() > 1:
-                normed.append(h / math.log(p.numel()))
-            self.writer.add_histogram(f"probs/{label}", p, step)
-            self.writer.add_scalar(f"entropy/{label}", h, step)
-        if entropies:
-            mean = sum(entropies.values()) / len(entropies)
-            entropies["arch/entropy_mean"] = mean
-            self.writer.add_scalar("arch/entropy_mean", mean, step)
-        if normed:
-            self.writer.add_scalar("arch/entropy_norm_mean", sum(normed) / len(normed), step)
+            ent[label] = _normalised_entropy(p)
+            for name, v in zip(candidate_names[label], p.tolist()):
+                self.writer.add_scalar(f"probs/{label}/{name}", v, step)
+        learned = {k: w for k, w in input_weights.items() if _varies(w)}
+        for label, w in input_weights.items():
+            w = w.detach().float().cpu().reshape(-1)
+            ent[label] = _normalised_entropy(w / w.sum().clamp_min(1e-12))
+            if label in learned:
+                for name, v in zip(candidate_names[label], w.tolist()):
+                    self.writer.add_scalar(f"inputs/{label}/{name}", v, step)
+        if not self._layout_written:
+            self._write_layout(list(probs), list(learned))
+        for tag, labels in (("arch/entropy_ops", list(probs)), ("arch/entropy_inputs", list(input_weights))):
+            if labels:
+                ent[tag] = sum(ent[k] for k in labels) / len(labels)
+                self.writer.add_scalar(tag, ent[tag], step)
         if image and probs:
-            img = draw_probabilities(probs, candidate_names, dpi=self.dpi, title=f"architecture probabilities @ {step}")
+            img = draw_probabilities(probs, candidate_names, dpi=self.dpi, scale="data",
+                                     title=f"op probabilities @ {step}")
             self.image("arch/probabilities", img, step)
-        return entropies
+        if image and learned:
+            img = draw_probabilities(learned, candidate_names, dpi=self.dpi, title=f"input weights @ {step}")
+            self.image("arch/input_weights", img, step)
+        return ent
+
+    def _write_layout(self, op_labels: Sequence[str], input_labels: Sequence[str]) -> None:
+        """TensorBoard's custom-scalars layout: one multi-line chart per choice, a category per cell type."""
+        layout: dict[str, dict[str, list[Any]]] = {}
+        kinds = (("op probabilities", "probs", op_labels), ("input weights", "inputs", input_labels))
+        for kind, prefix, labels in kinds:
+            for label in labels:
+                group = label.rsplit("/", 1)[0] if "/" in label else ""
+                category = f"{kind}: {group}" if group else kind
+                layout.setdefault(category, {})[label] = ["Multiline", [f"^{prefix}/{re.escape(label)}/"]]
+        if layout:
+            self.writer.add_custom_scalars(layout)
+        self._layout_written = True
 
     def derived_arch(
         self, arch: ArchSpec, space: nn.Module, step: int, *, image: bool = True, prefix: str = "arch"
@@ -194,9 +243,8 @@ class SearchLogger:
             for name, n in Counter(picked.values()).items():
                 out[f"ops/{name}"] = n
             current = dict(arch.choices)
-            if self._previous is not None:
-                keys = set(current) | set(self._previous)
-                out["arch/changed_choices"] = sum(current.get(k) != self._previous.get(k) for k in keys)
+            previous = self._previous if self._previous is not None else current  # 0 at the first point
+            out["arch/changed_choices"] = sum(current.get(k) != previous.get(k) for k in set(current) | set(previous))
             self._previous = current
         for tag, n in out.items():
             self.writer.add_scalar(tag, n, step)

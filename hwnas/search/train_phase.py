@@ -6,6 +6,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import torch
+
 from hwnas.search.leaf import Leaf
 from hwnas.search.loop import BilevelTrainer
 from hwnas.search.prepare import RunContext
@@ -48,10 +50,10 @@ def train_leaf_epoch(ctx: RunContext, leaf: Leaf, epoch: int, *, on_step: StepCa
     arch = leaf.supernet.export()
     step = leaf.trainer.global_step
     leaf.logger.scalars({k: v for k, v in stats.items() if k != "epoch"}, step)
-    decisions = {**leaf.supernet.probabilities(), **leaf.supernet.input_weights()}
     images = (epoch + 1) % cfg.train.log_images_every == 0 or epoch + 1 == cfg.train.epochs
-    names = decision_names(leaf.supernet)
-    leaf.logger.choice_probabilities({k: v.detach() for k, v in decisions.items()}, names, step, image=images)
+    with torch.no_grad():
+        leaf.logger.choice_probabilities(leaf.supernet.probabilities(), decision_names(leaf.supernet), step,
+                                         input_weights=leaf.supernet.input_weights(), image=images)
     leaf.logger.derived_arch(arch, leaf.supernet.space, step, image=images)
     if ctx.verbose:
         print(

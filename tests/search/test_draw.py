@@ -73,7 +73,8 @@ def test_cell_space_structure_and_image() -> None:
     assert leftover == []
     assert [c.name for c in cells] == ["normal", "reduce"]
     normal = cells[0]
-    assert [s for s, _ in normal.states] == ["c_{k-2}", "c_{k-1}", "0", "1", "2", "3"] and normal.concat_output
+    # inputs as mathtext (drawn as c with a subscript), nodes named as their labels name them (arch.json's n2..n5)
+    assert [s for s, _ in normal.states] == ["$c_{k-2}$", "$c_{k-1}$", "n2", "n3", "n4", "n5"] and normal.concat_output
     # exactly the kept inputs, each labelled with the op of its source edge
     assert sorted((e.src, e.dst, e.op) for e in normal.edges) == sorted(
         [(0, j + 2, "sep_conv_3x3") for j in range(4)] + [(j + 1, j + 2, "skip_connect") for j in range(4)]
@@ -82,6 +83,24 @@ def test_cell_space_structure_and_image() -> None:
     _is_image(img)
     other = draw_arch(darts_like_arch(space, op="max_pool_3x3"), space, title=arch.space + "  " + arch.archid)
     assert other.shape == img.shape and not np.array_equal(other, img)  # the ops are what is drawn
+
+
+def test_cell_labels_never_overlap() -> None:
+    from hwnas.search.draw import _CHAR_W as cw
+    from hwnas.search.draw import _LABEL_H, _NODE_H, _NODE_W, _layout_cell
+
+    space = darts_like_space()
+    for op in ("sep_conv_3x3", "max_pool_3x3"):
+        cells, _ = _infer_structure(collect_decisions(space), darts_like_arch(space, op=op).choices)
+        for cell in cells:
+            _layout_cell(cell)
+            n = len(cell.states) + 1
+            boxes = [(x - _NODE_W / 2, x + _NODE_W / 2, -_NODE_H / 2, _NODE_H / 2) for x in range(n)]
+            for e in cell.edges:
+                mid, half = (e.src + e.dst) / 2, (len(e.op) * cw + 0.08) / 2
+                box = (mid - half, mid + half, e.apex - _LABEL_H / 2, e.apex + _LABEL_H / 2)
+                assert not any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3] for b in boxes)
+                boxes.append(box)
 
 
 def test_nb201_edge_labels() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,7 @@ def test_logger_writes_readable_events(tmp_path: Path) -> None:
     probs[labels[0]] = torch.tensor([0.0, 0.0, 0.0, 1.0])
     names = decision_names(space)
     assert names[labels[0]] == OPS and names["normal/n3"] == ("in0", "in1", "in2")
-    probs["normal/n3"] = torch.tensor([0.5, 0.25, 0.25])  # an InputChoice's weights (PC-DARTS β)
+    inputs = {"normal/n2": torch.ones(2), "normal/n3": torch.tensor([0.5, 0.25, 0.25])}  # DARTS's ones; PC-DARTS β
     with SearchLogger(tmp_path, flush_secs=1) as log:
         written = log.scalars(
             {"loss": torch.tensor(2.5), "ce": np.float32(2.0), "lr/w": 0.025, "form": "mul", "none": None,
@@ -64,39 +65,50 @@ def test_logger_writes_readable_events(tmp_path: Path) -> None:
             step=7,
         )
         assert written == ["loss", "ce", "lr/w", "cost/latency_ms", "per_class"]
-        ent = log.choice_probabilities(probs, names, step=1)
+        ent = log.choice_probabilities(probs, names, step=1, input_weights=inputs)
+        log.choice_probabilities(probs, names, step=2, input_weights=inputs, image=False)
         counts1 = log.derived_arch(_arch(space, "skip_connect"), space, step=1)
         counts2 = log.derived_arch(_arch(space, "sep_conv_3x3"), space, step=2)
         log.text("notes", "hello")
-    assert ent[labels[0]] == pytest.approx(0.0, abs=1e-6) and ent[labels[1]] == pytest.approx(math.log(4))
-    assert ent["normal/n3"] == pytest.approx(1.5 * math.log(2))
+    # normalised entropies: decided 0, uniform 1; op choices and input choices apart
+    assert ent[labels[0]] == 0.0 and ent[labels[1]] == pytest.approx(1.0)
+    assert ent["normal/n3"] == pytest.approx(1.5 * math.log(2) / math.log(3))
+    assert ent["arch/entropy_ops"] == pytest.approx((len(labels) - 1) / len(labels))
+    assert ent["arch/entropy_inputs"] == pytest.approx((1.0 + 1.5 * math.log(2) / math.log(3)) / 2)
     # normal cell: 2 + 2 kept edges, all skip -> 4 parameter-free picks; reduce: none
     assert counts1["arch/param_free_ops"] == 4 and counts1["arch/param_free_ops/normal"] == 4
     assert counts1["arch/param_free_ops/reduce"] == 0 and counts1["ops/skip_connect"] == 4
-    assert "arch/changed_choices" not in counts1 and counts2["arch/changed_choices"] == 4
+    assert counts1["arch/changed_choices"] == 0 and counts2["arch/changed_choices"] == 4  # no empty chart
     assert counts2["arch/param_free_ops"] == 0
 
     acc = _read(tmp_path)
     tags = acc.Tags()
-    for t in ("loss", "ce", "lr/w", "cost/latency_ms", "arch/entropy_mean", "arch/entropy_norm_mean",
-              f"entropy/{labels[0]}", "arch/param_free_ops", "arch/param_free_ops/normal", "arch/changed_choices"):
+    for t in ("loss", "ce", "lr/w", "cost/latency_ms", "arch/entropy_ops", "arch/entropy_inputs",
+              f"probs/{labels[0]}/{OPS[0]}", "inputs/normal/n3/in0", "arch/param_free_ops",
+              "arch/param_free_ops/normal", "arch/changed_choices"):
         assert t in tags["scalars"], t
+    assert not any(t.startswith("inputs/normal/n2") for t in tags["scalars"])  # constant weights: no chart
+    assert [e.value for e in acc.Scalars(f"probs/{labels[0]}/{OPS[3]}")] == [1.0, 1.0]
     assert acc.Scalars("loss")[0].step == 7 and acc.Scalars("loss")[0].value == pytest.approx(2.5)
-    mean_expected = ((len(labels) - 1) * math.log(4) + 1.5 * math.log(2)) / (len(labels) + 1)
-    assert acc.Scalars("arch/entropy_mean")[0].value == pytest.approx(mean_expected, rel=1e-5)
     assert [e.value for e in acc.Scalars("arch/param_free_ops")] == [4.0, 0.0]
-    assert set(tags["images"]) == {"arch/probabilities", "arch/derived"}
+    assert set(tags["images"]) == {"arch/probabilities", "arch/input_weights", "arch/derived"}
     assert [e.step for e in acc.Images("arch/derived")] == [1, 2]
     img = acc.Images("arch/probabilities")[0]
     assert img.width > 100 and img.height > 100 and img.encoded_image_string[:4] == b"\x89PNG"
-    for t in [f"probs/{k}" for k in labels] + ["per_class"]:
-        assert t in tags["histograms"], t
-    h = acc.Histograms(f"probs/{labels[0]}")[0].histogram_value
-    assert h.num == 4 and h.max == pytest.approx(1.0) and h.sum == pytest.approx(1.0)
+    assert tags["histograms"] == ["per_class"]  # no histograms of probability vectors
     text_tags = set(tags["tensors"])
     assert {"notes/text_summary", "arch/spec/text_summary"} <= text_tags
     spec = acc.Tensors("arch/spec/text_summary")[-1].tensor_proto.string_val[0].decode()
     assert '"space": "tiny"' in spec
+    # the custom-scalars layout: one multi-line chart per choice, grouped by cell type
+    from tensorboard.plugins.custom_scalar import layout_pb2, metadata
+
+    layout = layout_pb2.Layout()
+    layout.ParseFromString(acc.Tensors(metadata.CONFIG_SUMMARY_TAG)[0].tensor_proto.string_val[0])
+    cats = {c.title: [ch.title for ch in c.chart] for c in layout.category}
+    assert cats["op probabilities: normal"][:1] == [labels[0]] and "input weights: normal" in cats
+    chart = layout.category[0].chart[0].multiline.tag[0]
+    assert re.match(chart, f"probs/{labels[0]}/{OPS[1]}") and not re.match(chart, f"probs/{labels[1]}/{OPS[1]}")
 
 
 def test_purge_step_hides_events_of_an_interrupted_run(tmp_path: Path) -> None:
