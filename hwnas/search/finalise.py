@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from hwnas.api.archspec import ArchSpec
@@ -10,6 +11,7 @@ from hwnas.search.checkpoint import write_text_atomic
 from hwnas.search.prepare import RunContext
 from hwnas.search.report import arch_metrics, write_report
 from hwnas.search.select_phase import LeafResult
+from hwnas.selection.decided import decidedness, summary, table
 from hwnas.selection.pricing import price_terms
 from hwnas.splits.tree import SplitTree
 
@@ -41,7 +43,12 @@ def finalise(ctx: RunContext, results: list[LeafResult], chosen: LeafResult, tre
     if leaf.history:
         metrics["supernet_valid_acc"] = leaf.history[-1].get("valid/acc")
     metrics.update(price_terms(leaf.loss.terms, leaf.supernet, chosen.arch))
-    sections = []
+    decided = decidedness(leaf.supernet, chosen.arch, chosen.log)
+    metrics["decided"] = summary(decided)
+    sections = [f"## How decided\n\nPreference × uniform: softmax(α) of the chosen candidate over the ones it "
+                f"could pick, times their number (1 = α said nothing). Perturbation margin: held-out "
+                f"{'figure' if not chosen.log else 'accuracy'} lost by removing the kept candidate beyond the next "
+                f"most needed one.\n\n{table(decided, markdown=True)}"]
     if chosen.log:
         sections.append(_selection_section(chosen.log))
         write_text_atomic(ctx.out / "selection.json", json.dumps(
@@ -58,4 +65,8 @@ def finalise(ctx: RunContext, results: list[LeafResult], chosen: LeafResult, tre
     arch.save(ctx.out / "arch.json")
     write_report(ctx.out / "report.md", cfg=cfg, arch=arch, history=leaf.history, sections=sections)
     ctx.logger().text("arch", "```\n" + arch.to_json() + "\n```", leaf.trainer.global_step)
+    ctx.logger().text("arch/decided", table(decided, markdown=True), leaf.trainer.global_step)
+    if ctx.verbose:
+        print("how decided each choice is (preference x uniform; perturbation margin):\n" + table(decided),
+              file=sys.stderr)
     return arch

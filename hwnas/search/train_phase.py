@@ -45,6 +45,7 @@ def train_leaf_epoch(ctx: RunContext, leaf: Leaf, epoch: int, *, on_step: StepCa
     stats.update(leaf.trainer.evaluate(ctx.valid_loader, max_batches=cfg.train.eval_batches))
     stats["lr/weights"] = lr
     stats["lr/arch"] = leaf.trainer.a_opt.param_groups[0]["lr"]
+    stats["arch/top_x_uniform_mean"] = _top_x_uniform(leaf.supernet)
     stats["epoch"] = epoch + 1
     leaf.history.append(stats)
     arch = leaf.supernet.export()
@@ -63,6 +64,13 @@ def train_leaf_epoch(ctx: RunContext, leaf: Leaf, epoch: int, *, on_step: StepCa
             file=sys.stderr,
         )
     return stats
+
+
+def _top_x_uniform(supernet: Any) -> float:
+    """Mean over op choices of the top probability times the number of allowed candidates (1 = undecided)."""
+    with torch.no_grad():
+        vals = [float(p.max()) * int((p > 0).sum()) for p in supernet.probabilities().values()]
+    return sum(vals) / max(len(vals), 1)
 
 
 def train_phase(ctx: RunContext, leaves: list[Leaf], tree: SplitTree, *, start_epoch: int, save: SaveFn,
