@@ -13,9 +13,13 @@ from hwnas.cli import main
 
 TINY = [
     "--set",
-    "space.kwargs.C=4",
+    "space.name=darts",
     "--set",
-    "space.kwargs.layers=3",
+    "space.kwargs={C: 4, layers: 3}",
+    "--set",
+    "selection.name=magnitude",
+    "--set",
+    "selection.kwargs={}",
     "--set",
     "data.subset=32",
     "--set",

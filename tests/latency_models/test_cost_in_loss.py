@@ -103,7 +103,8 @@ def test_loss_steps_lower_expected_latency(strategy):
 def _expected_latency_after_search(tmp_path, with_cost):
     from hwnas.search import load_search_config, run_search
 
-    over = ["space.kwargs.C=4", "space.kwargs.layers=3", "data.subset=64", "data.batch_size=8", "train.epochs=1",
+    over = ["space.name=darts", "space.kwargs={C: 4, layers: 3}", "selection.name=magnitude", "selection.kwargs={}",
+            "data.subset=64", "data.batch_size=8", "train.epochs=1",
             "train.max_steps_per_epoch=4", "train.eval_batches=1", "train.progress=false",
             "train.log_images_every=100", "train.arch_lr=0.05", f"out_dir={tmp_path}",
             f"name={'cost' if with_cost else 'plain'}"]

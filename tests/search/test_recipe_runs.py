@@ -19,7 +19,7 @@ SPLIT_TINY = ["train.epochs=3", "splits.epochs=[1, 2]", "splits.repeats=2", "spl
               "train.arch_start_epoch=1"]
 #: recipe -> (fake dataset, extra overrides)
 PLAN = {
-    "quickstart": (None, DARTS_TINY),
+    "quickstart": (None, [*NB201_TINY, *PT_TINY]),
     "darts_cifar10": ("cifar10", DARTS_TINY),
     "darts_cifar10_2nd": ("cifar10", DARTS_TINY),
     "pcdarts_cifar10": ("cifar10", [*DARTS_TINY, "train.arch_start_epoch=1"]),

@@ -62,6 +62,7 @@ def test_selection_and_split_recipes_hold_the_papers_settings():
 
 def test_overrides_and_errors():
     cfg = load_search_config("quickstart", ["train.epochs=1", "data.batch_size=8", "space.kwargs.C=4"])
+    assert cfg.space.kwargs == {"C": 4, "N": 1}
     assert cfg.train.epochs == 1 and cfg.data.batch_size == 8 and cfg.space.kwargs["C"] == 4
     with pytest.raises(ConfigError, match="unknown config key 'train.epoch'.*Did you mean 'epochs'"):
         load_search_config("quickstart", ["train.epoch=1"])

@@ -12,8 +12,10 @@ from hwnas.search import NonFiniteLossError, load_search_config, run_search
 from hwnas.search.checkpoint import load_checkpoint
 
 TINY = [
-    "space.kwargs.C=4",
-    "space.kwargs.layers=3",
+    "space.name=darts",
+    "space.kwargs={C: 4, layers: 3}",
+    "selection.name=magnitude",
+    "selection.kwargs={}",
     "data.subset=48",
     "data.batch_size=8",
     "train.max_steps_per_epoch=2",

@@ -22,6 +22,8 @@ NB201 = [
     "train.progress=false",
     "train.log_images_every=100",
     "deterministic=true",
+    "selection.name=magnitude",
+    "selection.kwargs={}",
 ]
 PT = ["selection.name=perturbation", "selection.kwargs={proj_interval: 1, eval_batches: 1}"]
 SPLITS = ["splits.epochs=[1, 2]", "splits.repeats=2", "splits.grad_scope=[cells]", "splits.eval_batches=2"]
