@@ -140,8 +140,10 @@ def sample_cells(n: int, seed: int = 12345) -> list[dict[str, str]]:
     return cells
 
 
-def standalone(a: argparse.Namespace, cells: list[dict[str, str]]) -> list[float]:
-    """Held-out accuracy of each cell trained alone from scratch: SGD 0.025 (cosine), ``--standalone-epochs``."""
+def standalone(cells: list[dict[str, str]], *, C: int, epochs: int, subset: int | None = None,
+               max_steps: int | None = None) -> list[float]:
+    """Held-out accuracy of each cell trained alone from scratch: SGD 0.025 (cosine) for ``epochs`` on the
+    embedded training half (seed 0's split), measured on the other half."""
     import torch
     import torch.nn.functional as F
 
@@ -150,19 +152,19 @@ def standalone(a: argparse.Namespace, cells: list[dict[str, str]]) -> list[float
     from hwnas.search_spaces import NB201Space
 
     torch.set_num_threads(1)
-    data = build_search_data(name="embedded", seed=0, subset=a.subset)
+    data = build_search_data(name="embedded", seed=0, subset=subset)
     train, valid, _ = data.loaders(batch_size=64, seed=0)
     accs = []
     for choices in cells:
         torch.manual_seed(0)
-        net = NB201Space(C=a.C, N=1, num_classes=10, in_channels=1).freeze(ArchSpec("nb201", choices))
+        net = NB201Space(C=C, N=1, num_classes=10, in_channels=1).freeze(ArchSpec("nb201", choices))
         opt = torch.optim.SGD(net.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.standalone_epochs)
-        for epoch in range(a.standalone_epochs):
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
+        for epoch in range(epochs):
             train.set_epoch(epoch)
             net.train()
             for i, (x, y) in enumerate(train):
-                if a.max_steps and i >= a.max_steps:
+                if max_steps and i >= max_steps:
                     break
                 opt.zero_grad()
                 F.cross_entropy(net(x), y).backward()
@@ -244,7 +246,8 @@ def _task(job: tuple[str, Any, argparse.Namespace]) -> tuple[str, Any]:
         return kind, part_a(a, arg)
     if kind == "B":
         return kind, part_b(a, arg, sample_cells(a.cells))
-    return kind, (arg, standalone(a, sample_cells(a.cells)[arg[0]:arg[1]]))
+    cells = sample_cells(a.cells)[arg[0]:arg[1]]
+    return kind, (arg, standalone(cells, C=a.C, epochs=a.standalone_epochs, subset=a.subset, max_steps=a.max_steps))
 
 
 def main(argv: list[str] | None = None) -> int:
