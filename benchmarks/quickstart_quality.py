@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import multiprocessing as mp
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from selection import DATA, _nb201, nb201_table, sample_cells, standalone
+from selection import DATA, _nb201, nb201_table, pool_map, sample_cells, standalone
 
 
 def search(seed: int, overrides: list[str]) -> dict[str, Any]:
@@ -54,15 +53,6 @@ def _task(job: tuple[str, Any, argparse.Namespace]) -> tuple[str, Any, Any]:
         cells, C=8, epochs=a.epochs, subset=a.subset, max_steps=a.max_steps)
 
 
-def _pool_map(jobs: list[Any], workers: int) -> list[Any]:
-    pool = mp.get_context("spawn").Pool(workers)
-    try:
-        return pool.map(_task, jobs, chunksize=1)
-    finally:
-        pool.close()
-        pool.join()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -83,10 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     randoms = sample_cells(a.random, seed=2024)
     chunks = [randoms[i:i + 3] for i in range(0, len(randoms), 3)]
-    done = _pool_map([("search", s, a) for s in a.seeds] + [("train", c, a) for c in chunks], a.workers)
+    done = pool_map(_task, [("search", s, a) for s in a.seeds] + [("train", c, a) for c in chunks], a.workers)
     found = [r for k, _, r in done if k == "search"]
     rand_acc = [x for k, _, accs in done if k == "train" for x in accs]
-    found_acc = [x for _, _, accs in _pool_map([("train", [f["choices"]], a) for f in found], a.workers)
+    found_acc = [x for _, _, accs in pool_map(_task, [("train", [f["choices"]], a) for f in found], a.workers)
                  for x in accs]
     median = statistics.median(rand_acc)
     table = nb201_table(a.data / "nb201_hw.csv.gz") if (a.data / "nb201_hw.csv.gz").is_file() else None

@@ -240,6 +240,16 @@ def part_b(a: argparse.Namespace, seed: int, cells: list[dict[str, str]]) -> dic
     return result
 
 
+def pool_map(task: Any, jobs: list[Any], workers: int) -> list[Any]:
+    """``task`` over ``jobs`` in ``workers`` fresh processes (one torch thread each), in order."""
+    pool = mp.get_context("spawn").Pool(workers)
+    try:
+        return pool.map(task, jobs, chunksize=1)
+    finally:
+        pool.close()
+        pool.join()
+
+
 def _task(job: tuple[str, Any, argparse.Namespace]) -> tuple[str, Any]:
     kind, arg, a = job
     if kind == "A":
@@ -275,12 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     chunks = [(i, min(i + 4, a.cells)) for i in range(0, a.cells, 4)]
     jobs = [("A", s, a) for s in a.seeds] + [("B", s, a) for s in a.seeds] + [("S", c, a) for c in chunks]
-    pool = mp.get_context("spawn").Pool(a.workers)
-    try:
-        done = pool.map(_task, jobs, chunksize=1)
-    finally:
-        pool.close()
-        pool.join()
+    done = pool_map(_task, jobs, a.workers)
     part_as = [r for k, r in done if k == "A"]
     part_bs = [r for k, r in done if k == "B"]
     truth: list[float] = [x for _, (_, accs) in sorted((r for r in done if r[0] == "S"), key=lambda r: r[1][0])

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from selection import DATA, _nb201, nb201_table
+from selection import DATA, _nb201, nb201_table, pool_map
 
 SPACES = {
     "nb201": {"target": "nb201:pixel3", "overrides": [
@@ -81,15 +80,6 @@ def _task(job: tuple[str, int, str, float | None, argparse.Namespace]) -> dict[s
     return run(*job)
 
 
-def _map(jobs: list[Any], workers: int) -> list[dict[str, Any]]:
-    pool = mp.get_context("spawn").Pool(workers)
-    try:
-        return pool.map(_task, jobs, chunksize=1)
-    finally:
-        pool.close()
-        pool.join()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -105,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     path = a.data / "nb201_hw.csv.gz"
     a.table = nb201_table(path) if path.is_file() else None
     t0 = time.perf_counter()
-    free = _map([(sp, s, "free", None, a) for sp in a.spaces for s in a.seeds], a.workers)
+    free = pool_map(_task, [(sp, s, "free", None, a) for sp in a.spaces for s in a.seeds], a.workers)
     ref = {(r["space"], r["seed"]): r["latency_ms"] for r in free}
-    rows = free + _map([(sp, s, arm, ref[sp, s] / 2, a) for arm in ("soft", "mul") for sp in a.spaces
+    rows = free + pool_map(_task, [(sp, s, arm, ref[sp, s] / 2, a) for arm in ("soft", "mul") for sp in a.spaces
                         for s in a.seeds], a.workers)
     print(f"targets at half the unconstrained latency; seeds {a.seeds}; {time.perf_counter() - t0:.0f} s in all\n")
     print("| space (target) | arm | latency ms / target, per seed | within ±10% | degenerate | accuracy, per seed | "

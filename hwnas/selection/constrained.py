@@ -24,22 +24,31 @@ from hwnas.selection.pricing import price_arch
 
 @SELECTORS.register("constrained")
 class ConstrainedSelector(SelectorBase):
-    """A base selection (magnitude by default), then the cheapest-regret edits until every cost term meets
-    its target.
+    """A base selection (magnitude by default), then the least-regret single-choice edits that bring every
+    cost term to its target: down until it is met, then up while the budget allows.
 
-    The loss's cost terms price the architecture (see :func:`hwnas.selection.pricing.price_arch`).
-    While a term is over its target, every single-choice edit that lowers the worst overshoot is
-    scored by ``(log p(current) - log p(new)) / overshoot reduction`` and the best is applied, so the
-    result stays as close to the supernet's preference as the budget allows. ``p`` is softmax(α)
-    without masks: after perturbation selection every decision is fixed by a mask, and α is what
-    still says how much the supernet prefers one candidate to another. An edit that makes the network's
-    output independent of its input (a degenerate architecture: all-zero paths) is never taken. If no
-    edit helps, the closest architecture is returned with a warning and ``meets_targets: false``.
+    The loss's cost terms price each architecture (:func:`hwnas.selection.pricing.price_arch`); ``ratio``
+    is the worst cost / target over the terms. The regret of an edit is ``log p(current) - log p(new)``
+    with ``p`` = softmax(α) without masks (after perturbation selection every decision is fixed by a
+    mask, and α is what still says how much the supernet prefers one candidate to another).
+
+    * **Down**, while ``ratio > 1``: the edit with the least regret per unit of the reduction still
+      needed (a reduction beyond the target earns nothing more; among equals, the one landing closest
+      under the target).
+    * **Up**, while ``ratio < fill``: the edit with the least regret per unit of budget used that keeps
+      ``ratio <= 1`` (an edit that returns a label towards the base choice has negative regret and goes
+      first). A selection that met a target at a third of it would have thrown away two thirds of the
+      budget: a target is a budget to use, as in MnasNet's soft constraint. ``fill=0`` switches this off.
+
+    An edit whose network's output no longer depends on its input (a degenerate architecture) is never
+    taken. If no edit meets the targets, the closest architecture is returned with a warning and
+    ``meets_targets: false``.
 
     Args:
         base: The selector whose result is edited (``magnitude``, ``perturbation``...).
         base_kwargs: Its keyword arguments.
         slack: Relative tolerance on each target (0.0 = strictly at or under).
+        fill: Raise the cost to at least this share of the targets when edits allow (0: never raise).
         max_edits: Upper bound on edits.
 
     Example:
@@ -49,11 +58,14 @@ class ConstrainedSelector(SelectorBase):
     """
 
     def __init__(self, *, base: str = "magnitude", base_kwargs: Mapping[str, Any] | None = None, slack: float = 0.0,
-                 max_edits: int = 1000) -> None:
+                 fill: float = 0.9, max_edits: int = 1000) -> None:
         if base == "constrained":
             raise ConfigError("selection.kwargs.base cannot be 'constrained' itself; use magnitude or perturbation")
+        if not 0.0 <= float(fill) <= 1.0:
+            raise ConfigError(f"selection.kwargs.fill must lie in [0, 1] (a share of the target), got {fill}")
         self.base = SELECTORS.get(base)(**dict(base_kwargs or {}))
         self.slack = float(slack)
+        self.fill = float(fill)
         self.max_edits = int(max_edits)
 
     def select(self, supernet: SupernetLike, context: SelectionContext | None = None) -> ArchSpec:
@@ -67,34 +79,45 @@ class ConstrainedSelector(SelectorBase):
         graph = DecisionGraph.of(space)
         logp = {k: torch.log_softmax(v.float().cpu(), -1) for k, v in preference_of(supernet).items()}
 
-        def overshoot(a: ArchSpec) -> float:
+        def ratio(a: ArchSpec) -> float:
             return max(price_arch(t.cost_fn, supernet, a) / (t.target * (1 + self.slack)) for t in terms)
 
-        current = overshoot(arch)
-        edits = 0
-        while current > 1.0 and edits < self.max_edits:
-            trials: list[tuple[float, int, ArchSpec, float]] = []
-            for label, d in graph.choices.items():
-                if label not in arch.choices:
+        def alive(a: ArchSpec) -> bool:
+            return not has_zero_ops(a) or not is_degenerate(space, a, ctx.input_size)
+
+        def edits(a: ArchSpec) -> list[tuple[ArchSpec, float, float]]:
+            """Every single-choice edit of ``a``: (architecture, its ratio, its regret)."""
+            out = []
+            for label, names in graph.choices.items():
+                now = a.choices.get(label)
+                if now is None:
                     continue
-                now = arch.choices[label]
-                for i, cand in enumerate(d):
-                    if cand == now or cand not in graph.selectable(label):
-                        continue
-                    trial = ArchSpec(arch.space, {**arch.choices, label: cand}, arch.space_kwargs)
-                    value = overshoot(trial)
-                    gain = current - value
-                    if gain <= 1e-12:
-                        continue
-                    regret = float(logp[label][d.index(now)] - logp[label][i])
-                    trials.append((max(regret, 0.0) / gain, len(trials), trial, value))
-            # the cheapest edit whose network still depends on its input (a degenerate one is never taken)
-            best = next((t for t in sorted(trials, key=lambda t: t[:2])
-                         if not has_zero_ops(t[2]) or not is_degenerate(space, t[2], ctx.input_size)), None)
-            if best is None:
+                for i, cand in enumerate(names):
+                    if cand != now and cand in graph.selectable(label):
+                        trial = ArchSpec(a.space, {**a.choices, label: cand}, a.space_kwargs)
+                        out.append((trial, ratio(trial), float(logp[label][names.index(now)] - logp[label][i])))
+            return out
+
+        current, n_edits = ratio(arch), 0
+        while current > 1.0 and n_edits < self.max_edits:
+            need = current - 1.0
+            ranked = sorted(((max(regret, 0.0) / min(current - r, need + 1e-9), -min(r, 1.0), k, t, r)
+                             for k, (t, r, regret) in enumerate(edits(arch)) if current - r > 1e-12))
+            step = next(((t, r) for *_, t, r in ranked if alive(t)), None)
+            if step is None:
                 break
-            _, _, arch, current = best
-            edits += 1
+            arch, current = step
+            n_edits += 1
+        raised = 0
+        while current <= 1.0 and current < self.fill and n_edits < self.max_edits:
+            ranked = sorted((regret / (r - current), -r, k, t, r) for k, (t, r, regret) in enumerate(edits(arch))
+                            if current + 1e-12 < r <= 1.0)
+            step = next(((t, r) for *_, t, r in ranked if alive(t)), None)
+            if step is None:
+                break
+            arch, current = step
+            n_edits += 1
+            raised += 1
         if current > 1.0:
             warnings.warn(
                 f"no architecture reachable by single-choice edits meets the cost targets (best is "
@@ -104,7 +127,7 @@ class ConstrainedSelector(SelectorBase):
         arch = check_arch(space, ArchSpec(arch.space, arch.choices, arch.space_kwargs, base_metrics))
         return arch.with_metrics(
             meets_targets=bool(current <= 1.0),
-            target_edits=edits,
+            target_edits=n_edits,
+            target_raises=raised,
             target_ratio=round(current, 6) if math.isfinite(current) else current,
         )
-

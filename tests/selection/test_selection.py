@@ -80,3 +80,33 @@ def test_without_cost_terms_it_is_magnitude():
     sn = _supernet(PREFS)
     unconstrained = ConstrainedSelector().select(sn, SelectionContext(loss=SearchLoss()))
     assert unconstrained.choices == MagnitudeSelector().select(sn).choices
+
+
+def test_a_target_far_above_the_choice_is_filled_with_the_least_regret():
+    # everything prefers `small` (cost 3); the budget is 24: raise to at least 0.9 x 24 without passing 24
+    sn = _supernet({"b0": [0.0, 1.0, 3.0], "b1": [-2.0, 1.0, 3.0], "b2": [1.0, -3.0, 3.0]})
+    loss = SearchLoss([CostTerm(_cost, target=24.0)])
+    arch = ConstrainedSelector().select(sn, SelectionContext(loss=loss))
+    assert 0.9 * 24 <= price_arch(_cost, sn, arch) <= 24
+    # least regret per unit of cost: b2 to big (2 / 9), b0 to big (3 / 9): 21 < 21.6; then b1 to mid (2 / 3): 24
+    assert arch.choices == {"b0": "big", "b1": "mid", "b2": "big"}
+    assert arch.metrics["target_raises"] == 3 and arch.metrics["meets_targets"] is True
+    kept = ConstrainedSelector(fill=0.0).select(sn, SelectionContext(loss=loss))
+    assert kept.choices == {"b0": "small", "b1": "small", "b2": "small"}
+
+
+def test_a_reduction_that_lands_far_under_the_target_is_topped_up():
+    # the base (30) is over 20; the least-regret way down leaves room, which the up phase uses
+    sn = _supernet({"b0": [3.0, 0.0, 2.9], "b1": [3.0, 2.95, -3.0], "b2": [3.0, -3.0, -3.0]})
+    arch = ConstrainedSelector().select(sn, SelectionContext(loss=SearchLoss([CostTerm(_cost, target=20.0)])))
+    cost = price_arch(_cost, sn, arch)
+    assert 0.9 * 20 <= cost <= 20 and arch.metrics["meets_targets"] is True and arch.metrics["target_raises"] == 1
+    down_only = ConstrainedSelector(fill=0.0).select(sn, SelectionContext(loss=SearchLoss([CostTerm(_cost, 20.0)])))
+    assert price_arch(_cost, sn, down_only) == 15.0  # b1 to mid, then b0 to small: a quarter of the budget unused
+
+
+def test_fill_must_be_a_share():
+    from hwnas.api import ConfigError
+
+    with pytest.raises(ConfigError, match="fill must lie in"):
+        ConstrainedSelector(fill=1.5)
