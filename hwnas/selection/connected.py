@@ -26,6 +26,11 @@ def has_zero_ops(arch: ArchSpec) -> bool:
     return any(isinstance(v, str) and v in ZERO_OPS for v in arch.choices.values())
 
 
+def can_check(space: nn.Module, input_size: Sequence[int] | None) -> bool:
+    """Whether the connectivity of ``space``'s architectures can be checked: an input size is known."""
+    return input_size is not None or getattr(space, "default_input_size", None) is not None
+
+
 def connected_arch(
     space: nn.Module,
     arch: ArchSpec,
@@ -40,9 +45,17 @@ def connected_arch(
         preference: Per Choice label, logits of the supernet's preference over its candidates.
         input_size: One sample's shape (default: the space's ``default_input_size``).
 
-    The repaired architecture carries ``repaired_degenerate: <edits>`` in its metrics.
+    The repaired architecture carries ``repaired_degenerate: <edits>`` in its metrics. A space that
+    declares no ``default_input_size``, selected without an ``input_size``, cannot be run to check: it is
+    returned as it is, with a warning that says what to pass.
     """
-    if not has_zero_ops(arch) or not is_degenerate(space, arch, input_size):
+    if not has_zero_ops(arch):
+        return arch
+    if not can_check(space, input_size):
+        warnings.warn(f"cannot check that {arch.archid} is not degenerate: {type(space).__name__} declares no "
+                      "default_input_size; pass SelectionContext(input_size=(C, H, W))", stacklevel=2)
+        return arch
+    if not is_degenerate(space, arch, input_size):
         return arch
     graph = DecisionGraph.of(space)
     logp = {k: torch.log_softmax(v.detach().float().cpu(), -1) for k, v in preference.items()}

@@ -17,7 +17,7 @@ from hwnas.api.graph import DecisionGraph
 from hwnas.api.protocols import SupernetLike
 from hwnas.api.registries import SELECTORS
 from hwnas.selection.base import SelectorBase
-from hwnas.selection.connected import has_zero_ops, preference_of
+from hwnas.selection.connected import can_check, has_zero_ops, preference_of
 from hwnas.selection.context import SelectionContext
 from hwnas.selection.pricing import price_arch
 
@@ -82,8 +82,10 @@ class ConstrainedSelector(SelectorBase):
         def ratio(a: ArchSpec) -> float:
             return max(price_arch(t.cost_fn, supernet, a) / (t.target * (1 + self.slack)) for t in terms)
 
+        checkable = can_check(space, ctx.input_size)
+
         def alive(a: ArchSpec) -> bool:
-            return not has_zero_ops(a) or not is_degenerate(space, a, ctx.input_size)
+            return not checkable or not has_zero_ops(a) or not is_degenerate(space, a, ctx.input_size)
 
         def edits(a: ArchSpec) -> list[tuple[ArchSpec, float, float]]:
             """Every single-choice edit of ``a``: (architecture, its ratio, its regret)."""

@@ -75,3 +75,18 @@ def test_report_warns_on_a_degenerate_architecture(capsys):
     assert main(["report", ALIVE, "--json"]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out)["degenerate"] is False and out.err == ""
+
+
+def test_a_space_without_an_input_size_is_not_checked_but_says_so():
+    from torch import nn
+
+    from hwnas.api import Choice
+
+    space = nn.Sequential(Choice(["none", "skip_connect"], label="op", c_in=4, c_out=4))
+    net = DartsSupernet(space)
+    with torch.no_grad():
+        net.alpha_of("op").copy_(torch.tensor([1.0, 0.0]))
+    with pytest.warns(UserWarning, match="declares no default_input_size"):
+        assert MagnitudeSelector().select(net).choices == {"op": "none"}
+    fixed = MagnitudeSelector().select(net, SelectionContext(input_size=(4, 3, 3)))
+    assert fixed.choices == {"op": "skip_connect"} and fixed.metrics["repaired_degenerate"] == 1
