@@ -95,4 +95,4 @@ def train_phase(ctx: RunContext, leaves: list[Leaf], tree: SplitTree, *, start_e
     return leaves
 
 
-__all__: list[Any] = ["EpochCallback", "StepCallback", "train_leaf_epoch", "train_phase"]
+__all__ = ["EpochCallback", "StepCallback", "train_leaf_epoch", "train_phase"]

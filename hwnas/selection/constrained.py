@@ -76,7 +76,7 @@ class ConstrainedSelector(SelectorBase):
         if not terms:
             return arch
         space = supernet.space
-        graph = DecisionGraph.of(space)
+        graph = getattr(supernet, "graph", None) or DecisionGraph.of(space)
         logp = {k: torch.log_softmax(v.float().cpu(), -1) for k, v in preference_of(supernet).items()}
 
         def ratio(a: ArchSpec) -> float:

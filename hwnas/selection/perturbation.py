@@ -196,9 +196,6 @@ class PerturbationSelector(SelectorBase):
             if ctx.checkpoint is not None:
                 ctx.checkpoint({"version": _STATE_VERSION, "plan": plan, "log": self.log, "epoch": epoch + 1,
                                 "rounds_done": done, "tuner": tuner.state_dict()})
-        while done < plan["rounds"]:  # only when tune_epochs was 0 rounds short: decide without tuning
-            self._round(sn, ctx, plan, done, plan["tune_epochs"])
-            done += 1
         with torch.no_grad():
             arch = magnitude_arch(sn.space, sn.probabilities(), sn.input_weights())
         # every edge kept `none` (the supernet depended on no candidate): never return a constant network

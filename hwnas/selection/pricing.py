@@ -25,7 +25,7 @@ class OneHotView:
         self._probs: dict[str, torch.Tensor] = {}
         self._inputs: dict[str, torch.Tensor] = {}
         ref = supernet.probabilities()
-        graph = DecisionGraph.of(self.space)
+        graph = getattr(supernet, "graph", None) or DecisionGraph.of(self.space)  # a strategy keeps its graph
         for label, ic in graph.inputs.items():
             w = torch.zeros(ic.n_candidates)
             w[list(arch.choices[label])] = 1.0
