@@ -54,12 +54,15 @@ class TrainDataConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """The optimizer, built by ``timm.optim.create_optimizer_v2`` (``opt`` is timm's name: ``sgd``,
-    ``momentum``, ``nesterov``, ``rmsproptf``, ``adamw``...). ``lr`` is for ``batch_size`` images per step
-    summed over all processes; ``no_decay_bn`` exempts BN and bias parameters from weight decay
-    (ProxylessNAS's ``no_decay_keys: bn``)."""
+    """The optimizer, built by ``timm.optim.create_optimizer_v2``.
 
-    opt: str = "sgd"
+    ``opt`` is timm's name: ``momentum`` (SGD with momentum: DARTS), ``nesterov`` (NB201, ProxylessNAS),
+    ``rmsproptf``, ``adamw``... Beware that timm's ``sgd`` is Nesterov SGD, not torch's plain SGD. ``lr`` is for
+    ``batch_size`` images per step summed over all processes; ``no_decay_bn`` exempts BN and bias parameters
+    from weight decay (ProxylessNAS's ``no_decay_keys: bn``).
+    """
+
+    opt: str = "momentum"
     lr: float = 0.025
     momentum: float = 0.9
     weight_decay: float = 3e-4

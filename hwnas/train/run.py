@@ -14,7 +14,14 @@ from torch.utils.data import Dataset, Subset
 from hwnas.api.archspec import ArchSpec
 from hwnas.api.config import ConfigError, dump_yaml, from_dict, load_yaml, to_dict
 from hwnas.data.sampler import EpochDataLoader, EpochSampler, mix_seed
-from hwnas.distributed import DistInfo, barrier, broadcast_object, destroy_distributed, init_distributed
+from hwnas.distributed import (
+    DistInfo,
+    average_buffers,
+    barrier,
+    broadcast_object,
+    destroy_distributed,
+    init_distributed,
+)
 from hwnas.search.checkpoint import (
     CheckpointError,
     find_resume_checkpoint,
@@ -149,6 +156,9 @@ def _run(cfg: TrainRunConfig, arch: ArchSpec, info: DistInfo, device: torch.devi
 
             stats = trainer.train_epoch(train_loader, epoch, on_step=on_step)
             bar.close()
+            # DDP syncs gradients, not BatchNorm's running statistics: average them (timm's distribute_bn), so
+            # every rank evaluates and saves the same network.
+            average_buffers(net, info=info)
             row = {"epoch": epoch, **{f"train/{k}": v for k, v in stats.items()}}
             if valid_loader is not None:
                 row.update({f"valid/{k}": v for k, v in trainer.evaluate(valid_loader).items() if k != "images"})
@@ -194,8 +204,7 @@ def _finish(out: Path, cfg: TrainRunConfig, arch: ArchSpec, built: BuiltModel, t
                            cfg.epochs - 1)
             logger.text("test", "Test split evaluated once, after the last epoch (never used for a decision): "
                         f"top-1 {test['acc']:.4f}, top-5 {test['acc_top5']:.4f} on {int(test['images'])} images.")
-        _save(out / "checkpoints", trainer, arch, cfg, cfg.epochs - 1, history, info, stage=STAGE_DONE)
-    barrier(info)
+    _save(out / "checkpoints", trainer, arch, cfg, cfg.epochs - 1, history, info, stage=STAGE_DONE)
     if verbose:
         print(f"test (once, after training): top-1 {test['acc']:.4f}  top-5 {test['acc_top5']:.4f}", file=sys.stderr)
         print(f"model: {model_path}  report: {out / 'report.md'}", file=sys.stderr)

@@ -54,6 +54,8 @@ def test_recipes_hold_the_papers_numbers():
     assert dict(d.model.space_kwargs) == {"C": 36, "layers": 20, "stem": "cifar"}
     assert (d.reg.drop_path, d.reg.aux_weight, d.reg.grad_clip, d.sched.sched, d.sched.min_lr) == (
         0.2, 0.4, 5.0, "cosine", 0.0)
+    darts_opt = build_optimizer(nn.Linear(2, 2), d.optim).param_groups[0]
+    assert (darts_opt["nesterov"], darts_opt["momentum"], darts_opt["weight_decay"]) == (False, 0.9, 3e-4)
     i = load_train_config("darts_imagenet")
     assert (i.epochs, i.data.batch_size, i.optim.lr, i.optim.weight_decay, i.reg.label_smoothing) == (
         250, 128, 0.1, 3e-5, 0.1)
@@ -62,6 +64,7 @@ def test_recipes_hold_the_papers_numbers():
     n = load_train_config("nb201")
     assert (n.epochs, n.data.batch_size, n.optim.opt, n.optim.lr, n.optim.weight_decay) == (
         200, 256, "nesterov", 0.1, 5e-4)
+    assert build_optimizer(nn.Linear(2, 2), n.optim).param_groups[0]["nesterov"] is True
     p = load_train_config("proxyless_imagenet")
     assert (p.epochs, p.data.batch_size, p.optim.lr, p.optim.weight_decay, p.optim.no_decay_bn,
             p.reg.label_smoothing, p.sched.per_step) == (300, 256, 0.05, 4e-5, True, 0.1, True)
