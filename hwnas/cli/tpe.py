@@ -20,8 +20,8 @@ _FIELDS = ("name", "compute_cycles", "overall_util_pct", "mapping_eff_pct", "com
            "dram_ofmap_writes", "dram_ofmap_reads", "stall_cycles", "total_cycles", "latency_ms", "energy_pj",
            "energy_total_pj", "m", "n", "k", "macs")
 _SUMMED = ("macs", "compute_cycles", "total_cycles", "stall_cycles", "latency_ms", "energy_total_pj",
-           "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "sram_ofmap_reads", "dram_ifmap_reads", "dram_filter_reads",
-           "dram_ofmap_writes", "dram_ofmap_reads")
+           "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "sram_ofmap_reads", "dram_ifmap_reads",
+           "dram_filter_reads", "dram_ofmap_writes", "dram_ofmap_reads")
 _TOTALS_RULE = ("layers run one after another: counts, cycles, latency and energy are sums over layers; "
                 "overall_util_pct is useful MACs / (PEs x compute cycles) of the whole network; mapping_eff_pct and "
                 "compute_util_pct are per-layer values weighted by compute cycles")
