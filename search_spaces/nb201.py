@@ -94,8 +94,8 @@ class NB201Space(nn.Module):
 
     space_name = "nb201"
     default_input_size: tuple[int, int, int] = (3, 32, 32)
-    #: The benchmark's setting, used when reporting the figures of any NB201 arch.
-    report_kwargs: dict[str, Any] = {"C": 16, "N": 5}
+    #: The benchmark's CIFAR-10 network, which ``hwnas report`` (``--setting paper``) gives figures for.
+    report_kwargs: dict[str, Any] = {"C": 16, "N": 5, "num_classes": 10, "in_channels": 3}
 
     def __init__(self, *, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3,
                  candidates: Sequence[str] | None = None) -> None:

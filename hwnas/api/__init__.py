@@ -29,7 +29,7 @@ from hwnas.api.errors import UserError
 from hwnas.api.freeze import check_arch, freeze, freeze_module
 from hwnas.api.graph import DecisionGraph, InputDecision, InputSlot, kept_labels, label_group
 from hwnas.api.opspec import OpSpec
-from hwnas.api.protocols import CostFn, Details, Selector, SupernetLike, space_kwargs, space_name
+from hwnas.api.protocols import CostFn, Details, Selector, SupernetLike, space_kwargs, space_name, space_ref
 from hwnas.api.registries import ARCHS, COST_MODELS, DATASETS, OPS, SELECTORS, SPACES, SUPERNETS
 from hwnas.api.registry import Registry, RegistryError
 from hwnas.api.trace import collect_opspecs, count_macs, count_params
@@ -89,5 +89,6 @@ __all__ = [
     "resolve_device",
     "space_kwargs",
     "space_name",
+    "space_ref",
     "to_dict",
 ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ from hwnas.api.errors import UserError
 FORMAT = "hwnas.archspec/1"
 
 ChoiceValue = str | tuple[int, ...]
+
+#: ``package.module:ClassName``: how to import a space class that is not registered by name.
+_SPACE_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 class ArchSpecError(UserError, ValueError):
@@ -38,6 +42,9 @@ class ArchSpec:
         choices: Decision label -> candidate name (Choice) or tuple of input indices (InputChoice).
         space_kwargs: Settings the space was built with (width, depth, classes...).
         metrics: Measured or predicted figures; not part of the identity.
+        format: The file format version.
+        space_ref: ``package.module:ClassName`` of the space class when ``space`` is not a registered
+            name (a user's own space), so a reader can rebuild the space; not part of the identity.
 
     Example:
         >>> from hwnas.api import ArchSpec
@@ -51,10 +58,15 @@ class ArchSpec:
     space_kwargs: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, Any] = field(default_factory=dict)
     format: str = FORMAT
+    space_ref: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.space, str) or not self.space:
             raise ArchSpecError(f"'space' must be a non-empty string, got {self.space!r}")
+        if self.space_ref is not None and not (isinstance(self.space_ref, str) and _SPACE_REF.match(self.space_ref)):
+            raise ArchSpecError(
+                f"'space_ref' must be an import path 'package.module:ClassName', got {self.space_ref!r}"
+            )
         if not isinstance(self.choices, Mapping):
             raise ArchSpecError(
                 f"'choices' must be an object mapping labels to candidates, got {type(self.choices).__name__}"
@@ -66,19 +78,22 @@ class ArchSpec:
 
     @property
     def archid(self) -> str:
-        """A stable 16-hex-digit hash of the space name and the choices (not of metrics or widths)."""
+        """A stable 16-hex-digit hash of the space name and the choices (not of metrics, widths or space_ref)."""
         payload = json.dumps(
             {"space": self.space, "choices": _jsonable(self.choices)}, sort_keys=True, separators=(",", ":")
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def with_metrics(self, **metrics: Any) -> ArchSpec:
-        return ArchSpec(self.space, self.choices, self.space_kwargs, {**self.metrics, **metrics}, self.format)
+        return replace(self, metrics={**self.metrics, **metrics})
 
     def to_dict(self) -> dict[str, Any]:
+        # space_ref only when set, so the files of registered spaces stay byte-identical to older ones.
+        ref = {"space_ref": self.space_ref} if self.space_ref else {}
         return {
             "format": self.format,
             "space": self.space,
+            **ref,
             "space_kwargs": _jsonable(self.space_kwargs),
             "archid": self.archid,
             "choices": _jsonable(self.choices),
@@ -95,7 +110,7 @@ class ArchSpec:
         fmt = d.get("format")
         if fmt != FORMAT:
             raise ArchSpecError(f"unsupported ArchSpec format {fmt!r}; expected {FORMAT!r}")
-        known = {"format", "space", "space_kwargs", "archid", "choices", "metrics"}
+        known = {"format", "space", "space_ref", "space_kwargs", "archid", "choices", "metrics"}
         extra = set(d) - known
         if extra:
             raise ArchSpecError(f"unknown ArchSpec field(s) {sorted(extra)}; valid fields: {sorted(known)}")
@@ -107,6 +122,7 @@ class ArchSpec:
             choices=d["choices"],
             space_kwargs=d.get("space_kwargs") or {},
             metrics=d.get("metrics") or {},
+            space_ref=d.get("space_ref"),
         )
         if "archid" in d and d["archid"] != spec.archid:
             raise ArchSpecError(

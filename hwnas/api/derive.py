@@ -12,7 +12,7 @@ from hwnas.api.archspec import ArchSpec
 from hwnas.api.choice import InputChoice
 from hwnas.api.freeze import check_arch
 from hwnas.api.graph import DecisionGraph
-from hwnas.api.protocols import space_kwargs, space_name
+from hwnas.api.protocols import space_kwargs, space_name, space_ref
 
 
 def fed_labels(decisions: Mapping[str, object]) -> set[str]:
@@ -68,7 +68,7 @@ def magnitude_arch(
         scores = [float(w[i]) * (strength.get(d.sources[i], 1.0) if d.sources else 1.0) for i in range(d.n_candidates)]
         order = sorted(range(d.n_candidates), key=lambda i: (-scores[i], i))
         choices[label] = tuple(sorted(order[: d.n_chosen]))
-    return check_arch(space, ArchSpec(space_name(space), choices, space_kwargs(space)))
+    return check_arch(space, ArchSpec(space_name(space), choices, space_kwargs(space), space_ref=space_ref(space)))
 
 
 def random_arch(space: nn.Module, rng: random.Random | int | None = None) -> ArchSpec:
@@ -92,4 +92,4 @@ def random_arch(space: nn.Module, rng: random.Random | int | None = None) -> Arc
             choices[label] = tuple(sorted(rng.sample(range(d.n_candidates), d.n_chosen)))
         else:
             choices[label] = rng.choice(list(graph.selectable(label)))
-    return check_arch(space, ArchSpec(space_name(space), choices, space_kwargs(space)))
+    return check_arch(space, ArchSpec(space_name(space), choices, space_kwargs(space), space_ref=space_ref(space)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import replace
 
 from torch import nn
 
@@ -60,7 +61,7 @@ def check_arch(module: nn.Module, arch: ArchSpec, *, connected: bool = False,
         v = choices[label]
         if not isinstance(v, str) or v not in d:
             raise ArchSpecError(f"choice {label!r} = {v!r} is not a candidate; candidates: {', '.join(d)}")
-    out = ArchSpec(arch.space, choices, arch.space_kwargs, arch.metrics, arch.format)
+    out = replace(arch, choices=choices)
     if connected:
         from hwnas.api.connectivity import is_degenerate  # it freezes, so it imports this module
 

@@ -64,5 +64,22 @@ def space_name(space: nn.Module) -> str:
     return str(getattr(space, "space_name", type(space).__name__))
 
 
+def space_ref(space: nn.Module) -> str | None:
+    """``module:ClassName`` recorded in an ArchSpec so a reader can rebuild ``space``, or None.
+
+    None when the class is the one registered under its ``space_name`` (the name is enough), and
+    when it cannot be imported by path (defined in ``__main__`` or inside a function).
+    """
+    from hwnas.api.registries import SPACES  # the registry imports the built-in spaces on first use
+
+    cls = type(space)
+    name = space_name(space)
+    if name in SPACES and SPACES.get(name) is cls:
+        return None
+    if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
+        return None
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
 def space_kwargs(space: nn.Module) -> Mapping[str, Any]:
     return dict(getattr(space, "space_kwargs", {}) or {})

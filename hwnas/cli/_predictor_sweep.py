@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hwnas.api import UserError
+from hwnas.cli._help import plain_text
 
 _TRUNKS = ("auto", "additive", "mlp")
 
@@ -39,7 +40,7 @@ def _space_args(p: argparse.ArgumentParser) -> None:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("sweep", help="price random archs of any space on a target and fit a predictor to them",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=plain_text(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     _space_args(s)
     s.add_argument("--target", required=True, help="hardware target that prices each arch, e.g. "
                    "tpe:systolic-32x32-ws-int8, lut:PATH, measured:cpu (see hwnas targets)")
@@ -48,7 +49,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="input size of one sample (default: the space's default_input_size)")
     s.add_argument("--csv", type=Path, default=None, help="also write the priced pairs here (arch,<metric>)")
     t = sub.add_parser("train", help="fit a predictor for any space to measured (arch, value) pairs from a CSV",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=plain_text(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     _space_args(t)
     t.add_argument("--train", required=True, type=Path, help="CSV with columns arch,<metric>; arch is the space's "
                    "string (NB201, FBNet) or an ArchSpec JSON object")

@@ -1,4 +1,4 @@
-"""``hwnas predictor``: learned latency/energy predictors: adapt, sweep, train, predict.
+r"""``hwnas predictor``: learned latency/energy predictors: adapt, sweep, train, predict.
 
 Examples:
     hwnas predictor fit --space nb201 --train TRAIN.csv --exclude-device pixel3 --out p.pt
@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from hwnas.api import UserError
+from hwnas.cli._help import plain_text
 from hwnas.cli._predictor_sweep import add_parsers as add_sweep_parsers
 from hwnas.cli._predictor_sweep import run_sweep, run_train
 
@@ -36,7 +37,7 @@ SPACES = ("nb201", "fbnet")
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("predictor", help="learned latency/energy predictors: fit, sweep, train, predict",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                              description=plain_text(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="predictor_cmd", metavar="ACTION")
     sub.required = True
     f = sub.add_parser("fit", help="adapt the shipped predictor to a device from a few (arch, latency_ms) rows")

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from hwnas.search.report import SETTINGS
+
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
@@ -13,10 +15,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="params and FLOPs of an architecture",
         description="Print params and FLOPs (conv+linear multiply-accumulates, the NAS-Bench-201 / DARTS 'multi-adds' "
         "convention) of an architecture's evaluation network. ARCH is a published name (e.g. darts_v2), an "
-        "NAS-Bench-201 arch string (|nor_conv_3x3~0|+|...|) or an arch.json file.",
+        "NAS-Bench-201 arch string (|nor_conv_3x3~0|+|...|) or an arch.json file. Which network: "
+        + "; ".join(f"--setting {k}: {v}" for k, v in SETTINGS.items()) + ".",
     )
     p.add_argument("arch", metavar="ARCH")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--setting", choices=tuple(SETTINGS), default="paper",
+                   help="paper (default): the space's published evaluation network where it defines one (darts, "
+                   "nb201), else as searched; search: exactly as searched")
     p.add_argument(
         "--hardware", default=None, metavar="TARGET", help="also predict latency/energy on a target (hwnas targets)"
     )
@@ -30,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
     from hwnas.search.report import evaluation_network, network_figures, resolve_arch
 
     arch = resolve_arch(args.arch)
-    net, input_size, setting = evaluation_network(arch)
-    figures = {"arch": args.arch, "space": arch.space, "archid": arch.archid, "setting": setting}
+    net, input_size, network = evaluation_network(arch, setting=args.setting)
+    figures = {"arch": args.arch, "space": arch.space, "archid": arch.archid, "setting": args.setting,
+               "network": network, "rule": SETTINGS[args.setting]}
     figures.update(network_figures(net, input_size))
     figures["degenerate"] = not output_depends_on_input(net, input_size)
     if figures["degenerate"]:
@@ -44,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    print(f"{args.arch if not Path(args.arch).is_file() else arch.archid}  ({arch.space}, {setting})")
+    print(f"{args.arch if not Path(args.arch).is_file() else arch.archid}  ({arch.space})")
+    print(f"  network: {network}")
+    print(f"  rule   : --setting {args.setting}: {SETTINGS[args.setting]}")
     print(f"  params : {figures['params']:,}  ({figures['params'] / 1e6:.2f} M)")
     print(f"  flops  : {figures['flops']:,}  ({figures['flops'] / 1e6:.2f} M multiply-accumulates, conv+linear)")
     if figures.get("fvcore_flops"):

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from hwnas.api.archspec import ArchSpec
 from hwnas.api.config import ConfigError
 from hwnas.api.device import resolve_device as _resolve_device
 from hwnas.api.registries import COST_MODELS, SELECTORS, SPACES, SUPERNETS
@@ -39,8 +40,18 @@ def _call_checked(what: str, factory: Any, args: tuple[Any, ...], kwargs: dict[s
         raise ConfigError(f"{what}: {e}") from None
 
 
-def resolve_space_class(name: str) -> Any:
-    """A registered space name, or ``package.module:ClassName`` for a user's own space."""
+def resolve_space_class(name: str | ArchSpec) -> Any:
+    """The space class of a registered name, of ``package.module:ClassName``, or of an ArchSpec.
+
+    An ArchSpec's ``space_ref`` (recorded for spaces that are not registered) wins over its name.
+
+    Example:
+        >>> from hwnas.api import ARCHS
+        >>> resolve_space_class(ARCHS.get("darts_v2")).__name__
+        'DartsSpace'
+    """
+    if isinstance(name, ArchSpec):
+        return _space_class_of_arch(name)
     if ":" not in name:
         return SPACES.get(name)
     mod_name, _, attr = name.partition(":")
@@ -50,10 +61,27 @@ def resolve_space_class(name: str) -> Any:
     try:
         module = importlib.import_module(mod_name)
     except ImportError as e:
-        raise ConfigError(f"space {name!r}: cannot import module {mod_name!r} ({e}); is it on PYTHONPATH?") from None
-    if not hasattr(module, attr):
-        raise ConfigError(f"space {name!r}: module {mod_name!r} has no attribute {attr!r}")
-    return getattr(module, attr)
+        raise ConfigError(
+            f"space {name!r}: cannot import module {mod_name!r} ({e}); put the folder that holds it on PYTHONPATH "
+            "or run from that folder"
+        ) from None
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ConfigError(f"space {name!r}: module {mod_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _space_class_of_arch(arch: ArchSpec) -> Any:
+    if arch.space_ref:
+        return resolve_space_class(arch.space_ref)
+    if ":" in arch.space or arch.space in SPACES:
+        return resolve_space_class(arch.space)
+    raise ConfigError(
+        f"unknown search space {arch.space!r} (registered: {', '.join(SPACES.names())}); the ArchSpec does not say "
+        "where its class lives: add \"space_ref\": \"package.module:ClassName\" to the arch.json"
+    )
 
 
 def build_space(cfg: SearchConfig, *, num_classes: int, in_channels: int) -> nn.Module:

@@ -35,7 +35,62 @@ def recipe_path(recipe: str) -> Path:
 
 
 def load_recipe_dict(recipe: str | None) -> dict[str, Any]:
-    return load_yaml(recipe_path(recipe or DEFAULT_RECIPE))
+    """The recipe's mapping with its ``base:`` chain merged in (see :func:`resolve_bases`)."""
+    return resolve_bases(recipe_path(recipe or DEFAULT_RECIPE))
+
+
+def resolve_bases(path: Path) -> dict[str, Any]:
+    r"""Read a recipe file and merge it over the recipe its ``base:`` names, recursively.
+
+    ``base`` is a shipped recipe name or a YAML path relative to the file. Mappings merge key by key
+    (the file wins), any other value (lists included) replaces the base's. ``base`` itself is dropped.
+    A file without ``base`` is taken as it is: sections it omits get the library defaults.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "mine.yaml").write_text("base: quickstart\ntrain: {epochs: 2}\n")
+        >>> data = resolve_bases(d / "mine.yaml")
+        >>> data["train"]["epochs"], data["space"]["name"], "base" in data
+        (2, 'nb201', False)
+    """
+    return _resolve(Path(path), ())
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    key = path.resolve()
+    if key in chain:
+        names = " -> ".join(str(p) for p in (*chain[chain.index(key):], key))
+        raise ConfigError(f"recipe 'base:' chain loops: {names}; remove one of these 'base:' lines")
+    data = load_yaml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: 'base' must be a recipe name or a YAML path, got {base!r}")
+    return _deep_merge(_resolve(_base_path(base, path), (*chain, key)), data)
+
+
+def _base_path(base: str, child: Path) -> Path:
+    if base.endswith((".yaml", ".yml")) or "/" in base:
+        p = Path(base) if Path(base).is_absolute() else child.parent / base
+        if not p.is_file():
+            raise ConfigError(f"{child}: base recipe file {base!r} does not exist (looked for {p})")
+        return p
+    shipped = importlib.resources.files("hwnas.recipes") / f"{base}.yaml"
+    if not shipped.is_file():
+        raise ConfigError(
+            f"{child}: unknown base recipe {base!r}; shipped recipes: {', '.join(list_recipes())} "
+            "(or a YAML path relative to the file)"
+        )
+    return Path(str(shipped))
+
+
+def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in child.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def load_search_config(recipe: str | None = None, overrides: Sequence[str] = ()) -> SearchConfig:

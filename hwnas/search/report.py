@@ -118,16 +118,47 @@ def resolve_arch(text: str) -> ArchSpec:
     )
 
 
-def evaluation_network(arch: ArchSpec) -> tuple[nn.Module, tuple[int, ...], str]:
-    """The network a paper reports figures for: the space's ``report_kwargs`` setting, else the arch's own."""
-    cls = resolve_space_class(arch.space)
+#: ``hwnas report --setting``: which network of an architecture the figures are for.
+SETTINGS: dict[str, str] = {
+    "paper": "the space's published evaluation network where the space defines one (its report_kwargs), "
+    "else the searched network",
+    "search": "exactly the network the architecture was searched as (its space_kwargs and input size)",
+}
+
+
+def evaluation_network(arch: ArchSpec, setting: str = "paper") -> tuple[nn.Module, tuple[int, ...], str]:
+    """The network whose figures ``hwnas report`` prints, its input size, and a line saying which it is.
+
+    One rule for every space. ``paper``: the space's published evaluation network where the space
+    class defines one in ``report_kwargs`` (DARTS: C=36, 20 cells, CIFAR-10, or C=48, 14 cells for
+    the ImageNet stem; NB201: C=16, N=5, CIFAR-10), at the space's default input size; a space
+    without one (proxyless, fbnet, a user's) is reported as searched. ``search``: exactly the arch's
+    ``space_kwargs``, at the input size the search recorded (``metrics.input_size``) or else the
+    space's default.
+
+    Example:
+        >>> from hwnas.api import ARCHS
+        >>> _, size, described = evaluation_network(ARCHS.get("darts_v2"))
+        >>> size, described.split(":")[0]
+        ((3, 32, 32), 'paper setting')
+    """
+    if setting not in SETTINGS:
+        raise UserError(f"unknown report setting {setting!r}; choose one of: {', '.join(SETTINGS)}")
+    cls = resolve_space_class(arch)
     kwargs = dict(arch.space_kwargs)
-    setting = getattr(cls, "report_kwargs", None) or {}
-    kwargs.update(setting(kwargs) if callable(setting) else setting)
+    published = getattr(cls, "report_kwargs", None) if setting == "paper" else None
+    if published:
+        kwargs.update(published(kwargs) if callable(published) else published)
     space = cls(**kwargs)
-    input_size = tuple(getattr(space, "default_input_size", (3, 32, 32)))
+    recorded = arch.metrics.get("input_size") if not published else None
+    input_size = tuple(int(v) for v in (recorded or getattr(space, "default_input_size", (3, 32, 32))))
+    if published:
+        what = "paper setting"
+    else:
+        what = "search setting" + (" (the space defines no published evaluation network)" if setting == "paper" else "")
     described = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
-    return freeze(space, arch), input_size, described
+    size = "x".join(str(v) for v in input_size)
+    return freeze(space, arch), input_size, f"{what}: {described}, input {size}"
 
 
 def hardware_figures(arch: ArchSpec, net: nn.Module, input_size: tuple[int, ...], target: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -77,7 +78,7 @@ def connected_arch(
         options.sort()
         edits += 1
         for _, label, cand in options:
-            trial = ArchSpec(arch.space, {**choices, label: cand}, arch.space_kwargs, arch.metrics)
+            trial = replace(arch, choices={**choices, label: cand})
             if not is_degenerate(space, trial, input_size):
                 return check_arch(space, trial).with_metrics(repaired_degenerate=edits)
         _, label, cand = options[0]  # no single edit connects it: take the cheapest and look again

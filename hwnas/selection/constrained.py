@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -96,7 +97,7 @@ class ConstrainedSelector(SelectorBase):
                     continue
                 for i, cand in enumerate(names):
                     if cand != now and cand in graph.selectable(label):
-                        trial = ArchSpec(a.space, {**a.choices, label: cand}, a.space_kwargs)
+                        trial = replace(a, choices={**a.choices, label: cand}, metrics={})
                         out.append((trial, ratio(trial), float(logp[label][names.index(now)] - logp[label][i])))
             return out
 
@@ -126,7 +127,7 @@ class ConstrainedSelector(SelectorBase):
                 f"{current:.3f}x the target); returning the closest one",
                 stacklevel=2,
             )
-        arch = check_arch(space, ArchSpec(arch.space, arch.choices, arch.space_kwargs, base_metrics))
+        arch = check_arch(space, replace(arch, metrics=base_metrics))
         return arch.with_metrics(
             meets_targets=bool(current <= 1.0),
             target_edits=n_edits,

@@ -51,7 +51,8 @@ def test_search_prints_archspec_and_figures(tmp_path, capsys):
     # the searched cell is reported at the DARTS CIFAR-10 evaluation setting, like the published ones
     code, out, _ = _run(["report", str(tmp_path / "quickstart" / "arch.json"), "--json"], capsys)
     rep = json.loads(out)
-    assert code == 0 and rep["archid"] == arch["archid"] and "C=36" in rep["setting"] and "layers=20" in rep["setting"]
+    assert code == 0 and rep["archid"] == arch["archid"] and rep["setting"] == "paper"
+    assert "C=36" in rep["network"] and "layers=20" in rep["network"] and "published" in rep["rule"]
     assert 1e6 < rep["params"] < 5e6
 
 

@@ -143,6 +143,6 @@ def test_cli_table_and_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "systolic-8x8-is-int8" in out and "c1" in out and "total" in out
     assert main(["tpe", "--topology", str(f), "--engine", "tree-16x16-int8", "--json"]) == 0
-    row = json.loads(capsys.readouterr().out)[0]
+    row = json.loads(capsys.readouterr().out)["layers"][0]
     assert row["compute_cycles"] > 0 and row["energy_total_pj"] == pytest.approx(sum(row["energy_pj"].values()))
     assert main(["tpe", "--topology", str(f), "--array", "8by8"]) == 2

@@ -73,7 +73,7 @@ def test_cli_json_matches_scalesim(case: dict, tmp_path: Path, capsys: pytest.Ca
     if case["input_type"] == "gemm":
         args += ["--input-type", "gemm"]
     assert main(args) == 0
-    rows = json.loads(capsys.readouterr().out)
+    rows = json.loads(capsys.readouterr().out)["layers"]
     assert len(rows) == len(case["results"])
     for got, ref in zip(rows, case["results"]):
         assert got["name"] == ref["name"]
