@@ -11,12 +11,13 @@ from hwnas.api.config import ConfigError, apply_overrides, from_dict, load_yaml
 from hwnas.search.config import SearchConfig
 
 DEFAULT_RECIPE = "quickstart"
+#: Shipped training recipes (``hwnas train``) are ``train_<name>.yaml``; they are not search recipes.
+TRAIN_PREFIX = "train_"
 
 
 def list_recipes() -> list[str]:
     """Names of the recipes shipped with hwnas."""
-    root = importlib.resources.files("hwnas.recipes")
-    return sorted(p.name[: -len(".yaml")] for p in root.iterdir() if p.name.endswith(".yaml"))
+    return SEARCH_RECIPES.names()
 
 
 def recipe_path(recipe: str) -> Path:
@@ -26,12 +27,15 @@ def recipe_path(recipe: str) -> Path:
         if not p.is_file():
             raise ConfigError(f"recipe file {recipe!r} does not exist")
         return p
-    shipped = importlib.resources.files("hwnas.recipes") / f"{recipe}.yaml"
-    if not shipped.is_file():
+    shipped = SEARCH_RECIPES(recipe)
+    if shipped is None:
+        if ShippedRecipes(TRAIN_PREFIX)(recipe.removeprefix(TRAIN_PREFIX)) is not None:
+            raise ConfigError(f"{recipe!r} is a training recipe: hwnas train ARCH --recipe "
+                              f"{recipe.removeprefix(TRAIN_PREFIX)}")
         raise ConfigError(
             f"unknown recipe {recipe!r}; shipped recipes: {', '.join(list_recipes())} (or pass a YAML path)"
         )
-    return Path(str(shipped))
+    return shipped
 
 
 def load_recipe_dict(recipe: str | None) -> dict[str, Any]:
@@ -39,12 +43,13 @@ def load_recipe_dict(recipe: str | None) -> dict[str, Any]:
     return resolve_bases(recipe_path(recipe or DEFAULT_RECIPE))
 
 
-def resolve_bases(path: Path) -> dict[str, Any]:
+def resolve_bases(path: Path, *, shipped: ShippedRecipes | None = None) -> dict[str, Any]:
     r"""Read a recipe file and merge it over the recipe its ``base:`` names, recursively.
 
     ``base`` is a shipped recipe name or a YAML path relative to the file. Mappings merge key by key
     (the file wins), any other value (lists included) replaces the base's. ``base`` itself is dropped.
-    A file without ``base`` is taken as it is: sections it omits get the library defaults.
+    A file without ``base`` is taken as it is: sections it omits get the library defaults. ``shipped`` maps a
+    shipped recipe name to its file (default: the search recipes; ``hwnas train`` passes its own).
 
     Example:
         >>> import tempfile
@@ -54,10 +59,10 @@ def resolve_bases(path: Path) -> dict[str, Any]:
         >>> data["train"]["epochs"], data["space"]["name"], "base" in data
         (2, 'nb201', False)
     """
-    return _resolve(Path(path), ())
+    return _resolve(Path(path), (), shipped or SEARCH_RECIPES)
 
 
-def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+def _resolve(path: Path, chain: tuple[Path, ...], shipped: ShippedRecipes) -> dict[str, Any]:
     key = path.resolve()
     if key in chain:
         names = " -> ".join(str(p) for p in (*chain[chain.index(key):], key))
@@ -68,22 +73,44 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         return data
     if not isinstance(base, str) or not base:
         raise ConfigError(f"{path}: 'base' must be a recipe name or a YAML path, got {base!r}")
-    return _deep_merge(_resolve(_base_path(base, path), (*chain, key)), data)
+    return _deep_merge(_resolve(_base_path(base, path, shipped), (*chain, key), shipped), data)
 
 
-def _base_path(base: str, child: Path) -> Path:
+def _base_path(base: str, child: Path, shipped: ShippedRecipes) -> Path:
     if base.endswith((".yaml", ".yml")) or "/" in base:
         p = Path(base) if Path(base).is_absolute() else child.parent / base
         if not p.is_file():
             raise ConfigError(f"{child}: base recipe file {base!r} does not exist (looked for {p})")
         return p
-    shipped = importlib.resources.files("hwnas.recipes") / f"{base}.yaml"
-    if not shipped.is_file():
-        raise ConfigError(
-            f"{child}: unknown base recipe {base!r}; shipped recipes: {', '.join(list_recipes())} "
-            "(or a YAML path relative to the file)"
-        )
-    return Path(str(shipped))
+    found = shipped(base)
+    if found is None:
+        raise ConfigError(f"{child}: unknown base recipe {base!r}; shipped recipes: {', '.join(shipped.names())} "
+                          "(or a YAML path relative to the file)")
+    return found
+
+
+class ShippedRecipes:
+    """Shipped recipe files of one kind: search recipes (``<name>.yaml``) or training ones (``train_<name>.yaml``)."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+
+    def names(self) -> list[str]:
+        root = importlib.resources.files("hwnas.recipes")
+        files = [p.name for p in root.iterdir() if p.name.endswith(".yaml")]
+        if self.prefix:
+            return sorted(f[len(self.prefix): -len(".yaml")] for f in files if f.startswith(self.prefix))
+        return sorted(f[: -len(".yaml")] for f in files if not f.startswith(TRAIN_PREFIX))
+
+    def __call__(self, name: str) -> Path | None:
+        """The file of a shipped recipe name, or None."""
+        if "/" in name or (not self.prefix and name.startswith(TRAIN_PREFIX)):
+            return None
+        path = importlib.resources.files("hwnas.recipes") / f"{self.prefix}{name}.yaml"
+        return Path(str(path)) if path.is_file() else None
+
+
+SEARCH_RECIPES = ShippedRecipes()
 
 
 def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import importlib.resources
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hwnas.api.config import ConfigError, apply_overrides, from_dict, load_yaml
+from hwnas.api.config import ConfigError, apply_overrides, from_dict
+from hwnas.search.recipes import TRAIN_PREFIX, ShippedRecipes, resolve_bases
 from hwnas.train.config import TrainRunConfig
 
 DEFAULT_TRAIN_RECIPE = "quick"
-PREFIX = "train_"
+
+
+TRAIN_RECIPES = ShippedRecipes(TRAIN_PREFIX)
 
 
 def list_train_recipes() -> list[str]:
     """Names of the shipped training recipes, without their ``train_`` file prefix."""
-    root = importlib.resources.files("hwnas.recipes")
-    return sorted(p.name[len(PREFIX): -len(".yaml")] for p in root.iterdir()
-                  if p.name.startswith(PREFIX) and p.name.endswith(".yaml"))
+    return TRAIN_RECIPES.names()
 
 
 def train_recipe_path(recipe: str) -> Path:
@@ -28,22 +28,16 @@ def train_recipe_path(recipe: str) -> Path:
         if not p.is_file():
             raise ConfigError(f"recipe file {recipe!r} does not exist")
         return p
-    name = recipe[len(PREFIX):] if recipe.startswith(PREFIX) else recipe
-    shipped = importlib.resources.files("hwnas.recipes") / f"{PREFIX}{name}.yaml"
-    if not shipped.is_file():
+    shipped = TRAIN_RECIPES(recipe.removeprefix(TRAIN_PREFIX))
+    if shipped is None:
         raise ConfigError(f"unknown training recipe {recipe!r}; shipped: {', '.join(list_train_recipes())} "
                           "(or pass a YAML path)")
-    return Path(str(shipped))
+    return shipped
 
 
 def load_train_dict(recipe: str | None) -> dict[str, Any]:
-    """The recipe's mapping, with ``base:`` inheritance when the recipe loader supports it."""
-    path = train_recipe_path(recipe or DEFAULT_TRAIN_RECIPE)
-    try:
-        from hwnas.search.recipes import resolve_recipe_file  # inheritance (``base:``), when present
-    except ImportError:
-        return load_yaml(path)
-    return resolve_recipe_file(path)
+    """The recipe's mapping with its ``base:`` chain merged in (``base: darts_cifar10`` names a training recipe)."""
+    return resolve_bases(train_recipe_path(recipe or DEFAULT_TRAIN_RECIPE), shipped=TRAIN_RECIPES)
 
 
 def load_train_config(recipe: str | None = None, overrides: Sequence[str] = ()) -> TrainRunConfig:

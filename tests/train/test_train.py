@@ -219,3 +219,13 @@ def test_bad_settings_name_the_key_and_the_fix(tmp_path):
         load_train_config("cifar")
     with pytest.raises(ConfigError, match="unknown config key 'optim.learning_rate'"):
         load_train_config("quick", ["optim.learning_rate=0.1"])
+
+
+def test_a_user_training_recipe_starts_from_a_shipped_one(tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("base: darts_cifar10\nepochs: 30\nreg: {drop_path: 0.3}\n")
+    cfg = load_train_config(str(mine))
+    assert (cfg.epochs, cfg.reg.drop_path, cfg.reg.aux_weight, cfg.data.cutout) == (30, 0.3, 0.4, 16)
+    mine.write_text("base: quickstart\n")  # a search recipe is not a training recipe
+    with pytest.raises(ConfigError, match="unknown base recipe 'quickstart'; shipped recipes: darts_cifar10"):
+        load_train_config(str(mine))
