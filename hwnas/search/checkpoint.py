@@ -205,8 +205,13 @@ def to_weights_only_safe(obj: Any) -> Any:
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically: a crash leaves the old file or the new one."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
     path = Path(path)
-    _atomic_write_bytes(path, text.encode("utf-8"))
+    _atomic_write_bytes(path, data)
     return path
 
 

@@ -7,9 +7,10 @@ import sys
 from typing import Any
 
 from hwnas.api.archspec import ArchSpec
-from hwnas.search.checkpoint import write_text_atomic
+from hwnas.search.checkpoint import write_bytes_atomic, write_text_atomic
+from hwnas.search.pareto import SeenArch, pareto_front, pareto_png, seen_archs
 from hwnas.search.prepare import RunContext
-from hwnas.search.report import arch_metrics, write_report
+from hwnas.search.report import arch_metrics, write_report, write_report_json
 from hwnas.search.select_phase import LeafResult
 from hwnas.selection.decided import decidedness, summary, table
 from hwnas.selection.pricing import price_terms
@@ -32,6 +33,17 @@ def _leaves_section(results: list[LeafResult], chosen: LeafResult, metric: str) 
     for r in results:
         score = "" if r.score is None else f"{r.score:.4f}"
         rows.append(f"| {r.leaf.id} | {score} | `{r.arch.archid}` | {'yes' if r is chosen else ''} |")
+    return "\n".join(rows)
+
+
+def _pareto_section(seen: list[SeenArch], cost_label: str) -> str:
+    rows = ["## Architectures seen", "", "Each run alone inside its leaf's trained supernet on the held-out split "
+            f"(supernet accuracy); cost: {cost_label}. Plot: `pareto.png`.", "",
+            "| archid | where | held-out supernet acc | cost | Pareto | chosen |", "|---|---|---|---|---|---|"]
+    front = set(pareto_front([(s.acc, s.cost) for s in seen]))
+    for i, s in enumerate(seen):
+        rows.append(f"| `{s.archid}` | {s.source} | {s.acc:.4f} | {s.cost:.6g} | {'yes' if i in front else ''} "
+                    f"| {'yes' if s.chosen else ''} |")
     return "\n".join(rows)
 
 
@@ -63,7 +75,15 @@ def finalise(ctx: RunContext, results: list[LeafResult], chosen: LeafResult, tre
         ctx.logger().split_tree(tree.rows(), cfg.train.epochs)
     arch = chosen.arch.with_metrics(**metrics)
     arch.save(ctx.out / "arch.json")
+    seen, cost_label = seen_archs(ctx, results, chosen)
+    png, rgb = pareto_png(seen, cost_label=cost_label, title=f"{cfg.name}: architectures seen")
+    write_bytes_atomic(ctx.out / "pareto.png", png)
+    ctx.logger().image("report/pareto", rgb, leaf.trainer.global_step)
+    sections.append(_pareto_section(seen, cost_label))
     write_report(ctx.out / "report.md", cfg=cfg, arch=arch, history=leaf.history, sections=sections)
+    write_report_json(ctx.out / "report.json", cfg=cfg, arch=arch, history=leaf.history, seen=seen,
+                      cost_label=cost_label, leaves={r.leaf.id: r.score for r in results} if len(results) > 1 else None,
+                      selection=chosen.log)
     ctx.logger().text("arch", "```\n" + arch.to_json() + "\n```", leaf.trainer.global_step)
     ctx.logger().text("arch/decided", table(decided, markdown=True), leaf.trainer.global_step)
     if ctx.verbose:

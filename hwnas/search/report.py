@@ -101,6 +101,44 @@ def write_report(path: Path, *, cfg: Any, arch: ArchSpec, history: list[dict[str
     write_text_atomic(path, "\n".join(lines))
 
 
+SEARCH_REPORT_FORMAT = "hwnas.search_report/1"
+
+
+def write_report_json(path: Path, *, cfg: Any, arch: ArchSpec, history: list[dict[str, Any]], seen: list[Any],
+                      cost_label: str, leaves: dict[str, float | None] | None, selection: list[Any] | None) -> None:
+    """``report.json`` of a search or selection run: the chosen architecture's figures, its predicted costs on the
+    run's targets, the architectures seen (accuracy vs cost, Pareto flags) and the per-epoch history."""
+    import json
+
+    from hwnas.search.pareto import pareto_front
+
+    m = dict(arch.metrics)
+    points = [s.to_dict() for s in seen]
+    for i in pareto_front([(s.acc, s.cost) for s in seen]):
+        points[i]["pareto"] = True
+    doc = {
+        "format": SEARCH_REPORT_FORMAT,
+        "kind": "search",
+        "name": cfg.name,
+        "archid": arch.archid,
+        "space": arch.space,
+        "arch": arch.to_dict(),
+        "params": m.get("params"),
+        "flops": m.get("flops"),
+        "fvcore_flops": m.get("fvcore_flops"),
+        "supernet_valid_acc": m.get("supernet_valid_acc"),
+        "hardware": {k.split("/", 1)[1]: v for k, v in m.items() if k.startswith("cost/")},
+        "hardware_targets": [{"target": c.target, "metric": c.metric, "value": c.value} for c in cfg.cost],
+        "accuracy_note": "supernet accuracies on the held-out part of the training split; no test figure is "
+                         "measured by a search (train the architecture: hwnas train)",
+        "seen": {"cost": cost_label, "points": points},
+        "leaves": leaves,
+        "selection": selection or None,
+        "history": [{k: v for k, v in h.items() if k != "arch"} for h in history],
+    }
+    write_text_atomic(path, json.dumps(doc, indent=2, default=float) + "\n")
+
+
 def resolve_arch(text: str) -> ArchSpec:
     """A published architecture name, an NB201 arch string, or an ``arch.json`` path -> ArchSpec."""
     if text.startswith("|"):

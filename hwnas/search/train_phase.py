@@ -51,6 +51,8 @@ def train_leaf_epoch(ctx: RunContext, leaf: Leaf, epoch: int, *, on_step: StepCa
     arch = leaf.supernet.export()
     step = leaf.trainer.global_step
     leaf.logger.scalars({k: v for k, v in stats.items() if k != "epoch"}, step)
+    # The epoch's derived architecture, kept for the report's accuracy-vs-cost plot (not a scalar to log).
+    stats["arch"] = {k: v if isinstance(v, str) else list(v) for k, v in arch.choices.items()}
     images = (epoch + 1) % cfg.train.log_images_every == 0 or epoch + 1 == cfg.train.epochs
     with torch.no_grad():
         leaf.logger.choice_probabilities(leaf.supernet.probabilities(), decision_names(leaf.supernet), step,
