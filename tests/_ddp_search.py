@@ -1,8 +1,8 @@
 """Run under torchrun by tests/search/test_ddp_search.py: tiny searches whose per-rank state is dumped for comparison.
 
-``sync OUT``: DARTS, ProxylessNAS and GDAS searches; each rank writes ``OUT/rank<r>.json`` with its final α, the
-paths its sampling strategy drew, its chosen architecture and its data shard. ``kill OUT``: a search in which
-rank 1 dies (``os._exit``) at the start of its second epoch.
+``sync OUT``: DARTS (perturbation selection), second-order DARTS, ProxylessNAS and GDAS searches; each rank
+writes ``OUT/rank<r>.json`` with its final α, the paths its sampling strategy drew, its losses and its chosen
+architecture. ``kill OUT``: a search in which rank 1 dies (``os._exit``) at the start of its second epoch.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ def sync(out: Path) -> None:
     rank = int(os.environ["RANK"])
     init_distributed("cpu")  # one group for the three searches (run_search leaves a group it did not start)
     seen: dict[str, Any] = {}
-    for strategy in ("darts", "proxyless", "gdas"):
+    extra = {"darts": ["selection.name=perturbation", "selection.kwargs={eval_batches: 1, proj_interval: 1}"],
+             "darts_second": ["supernet.name=darts", "train.order=second"]}
+    for strategy in ("darts", "darts_second", "proxyless", "gdas"):
         draws: list[Any] = []
         patched: list[bool] = []
         losses: list[float] = []
@@ -50,13 +52,14 @@ def sync(out: Path) -> None:
                 _record_draws(tr.supernet, draws)
                 patched.append(True)
 
-        cfg = load_search_config("quickstart", [*TINY, f"supernet.name={strategy}", "train.epochs=2",
-                                                f"out_dir={out / 'runs'}", f"name={strategy}"])
+        sets = [*TINY, f"supernet.name={strategy}", *extra.get(strategy, []), "train.epochs=2"]
+        cfg = load_search_config("quickstart", [*sets, f"out_dir={out / 'runs'}", f"name={strategy}"])
         result = run_search(cfg, on_step=on_step, verbose=False)
         seen[strategy] = {
             "alpha": [p.detach().tolist() for p in result.supernet.arch_parameters()],
             "draws": draws, "arch": result.arch.archid, "run_dir": str(result.run_dir),
             "valid_acc": result.history[-1]["valid/acc"], "losses": losses,
+            "selection_log": getattr(result.arch, "metrics", {}).get("decisions"),
         }
     (out / f"rank{rank}.json").write_text(json.dumps(seen))
     destroy_distributed()
