@@ -153,22 +153,70 @@ def all_reduce_mean(values: dict[str, float], *, weight: float = 1.0, info: Dist
     return {k: float(t[i]) / total_w for i, k in enumerate(keys)}
 
 
+def all_reduce_sums(values: dict[str, float], *, info: DistInfo) -> dict[str, float]:
+    """The sum of ``values`` over the ranks (e.g. counts and summed losses); identity in a single process."""
+    if not info.enabled:
+        return dict(values)
+    return {k: v * info.world_size for k, v in all_reduce_mean(values, weight=1.0, info=info).items()}
+
+
 def all_reduce_grads(params: Iterable[torch.Tensor], *, info: DistInfo) -> None:
-    """Average the gradients of ``params`` over the ranks in place (a missing gradient counts as zero)."""
+    """Average the gradients of ``params`` over the ranks in place, in one message.
+
+    A parameter without a gradient on some rank (a candidate its sampled path skipped) counts as zero
+    there; one without a gradient on every rank keeps ``None``, so the optimizer skips it as it would
+    in a single process. Identity in a single process.
+    """
     if not info.enabled:
         return
-    params = [p for p in params]
+    params = list(params)
     if not params:
         return
-    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    flat = torch.cat([g.detach().reshape(-1).float() for g in grads])
+    grads = [p.grad.detach().reshape(-1).float() if p.grad is not None else torch.zeros(p.numel(), device=p.device)
+             for p in params]
+    has = torch.tensor([p.grad is not None for p in params], dtype=torch.float32, device=grads[0].device)
+    flat = torch.cat([*grads, has]).to(_comm_device(info))
     dist.all_reduce(flat)
     flat /= info.world_size
+    seen = flat[-len(params):].tolist()
     offset = 0
-    for p, g in zip(params, grads):
+    for i, (p, g) in enumerate(zip(params, grads)):
         n = g.numel()
-        p.grad = flat[offset:offset + n].view_as(p).to(p.dtype)
+        if seen[i] > 0:
+            p.grad = flat[offset:offset + n].view_as(p).to(device=p.device, dtype=p.dtype)
         offset += n
+
+
+def average_buffers(module: torch.nn.Module, *, info: DistInfo) -> None:
+    """Average ``module``'s floating-point buffers (BatchNorm's running statistics) over the ranks; the
+    others (counters, masks) are rank 0's. Identity in a single process."""
+    if not info.enabled:
+        return
+    with torch.no_grad():
+        for b in module.buffers():
+            if b.is_floating_point():
+                t = b.detach().to(_comm_device(info), torch.float64)
+                dist.all_reduce(t)
+                b.copy_(t / info.world_size)
+            else:
+                t = b.detach().to(_comm_device(info))
+                dist.broadcast(t, src=0)
+                b.copy_(t)
+
+
+def assert_same_on_ranks(values: torch.Tensor, *, info: DistInfo, what: str = "values") -> None:
+    """Raise when ``values`` (e.g. α and masks, flattened) differ between the ranks: a guard against drift.
+
+    One small all-reduce (elementwise max of ``[v, -v]``), so it is cheap enough for every checkpoint.
+    """
+    if not info.enabled:
+        return
+    v = values.detach().reshape(-1).to(_comm_device(info), torch.float64)
+    t = torch.cat([v, -v])  # max of v and max of -v: equal magnitudes iff every rank holds the same v
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    n = v.numel()
+    if not torch.equal(t[:n], -t[n:]):
+        raise RuntimeError(f"{what} differ between the ranks (rank {info.rank}); the processes diverged")
 
 
 def broadcast_tensors(tensors: Iterable[torch.Tensor], *, info: DistInfo, src: int = 0) -> None:
@@ -257,7 +305,10 @@ __all__ = [
     "DistInfo",
     "DistributedError",
     "all_reduce_grads",
+    "assert_same_on_ranks",
     "all_reduce_mean",
+    "all_reduce_sums",
+    "average_buffers",
     "barrier",
     "broadcast_object",
     "broadcast_tensors",

@@ -33,10 +33,13 @@ def main(out: Path) -> None:
     seen["object_src1"] = broadcast_object(f"rank-{r}", info=info, src=1)
     p = torch.nn.Parameter(torch.zeros(3))
     p.grad = torch.full((3,), float(r + 1))
-    q = torch.nn.Parameter(torch.zeros(2))  # no gradient on any rank: counts as zero
-    all_reduce_grads([p, q], info=info)
+    q = torch.nn.Parameter(torch.zeros(2))  # a gradient on rank 1 only: rank 0 counts as zero
+    q.grad = torch.ones(2) if r == 1 else None
+    u = torch.nn.Parameter(torch.zeros(2))  # no gradient on any rank: stays None, as the optimizer expects
+    all_reduce_grads([p, q, u], info=info)
     seen["grad"] = p.grad.tolist()
-    seen["grad_none"] = q.grad.tolist()
+    seen["grad_one_rank"] = q.grad.tolist()
+    seen["grad_none"] = u.grad is None
     seen["shard"] = list(EpochSampler(5, seed=0, **shard_sampler_kwargs(info)))
     try:
         all_reduce_mean({f"key{r}": 1.0}, info=info)

@@ -43,10 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hwnas`` console script. Returns the exit status."""
+    from hwnas.cli._torchrun import job_guard
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args._run(args) or 0)
+        with job_guard(args.command):  # under torchrun: a failed peer ends this rank with one clear line
+            return int(args._run(args) or 0)
     except UserError as e:
         print(f"hwnas {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -31,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from hwnas.api.config import ConfigError
+    from hwnas.distributed import env_info
     from hwnas.search import list_recipes, load_run_config, load_search_config, run_search
 
     if args.list_recipes:
@@ -45,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg = load_search_config(args.recipe, args.overrides)
         result = run_search(cfg, verbose=not args.quiet)
+    if not env_info().is_main:  # under torchrun: rank 0 speaks for the job
+        return 0
     arch = result.arch
     m = arch.metrics
     print(arch.to_json())

@@ -50,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
 
     SELECTORS.get(cfg.selection.name)  # an unknown method fails here, listing the known ones
     out = unique_run_dir(str(src.parent), args.name or f"{src.name}-{method}")
-    result = run_search(cfg, run_dir=out, init_from=trained, verbose=not args.quiet)
+    result = run_search(cfg, run_dir=out, init_from=trained, verbose=not args.quiet)  # rank 0's folder wins
+    from hwnas.distributed import env_info
+
+    if not env_info().is_main:  # under torchrun: rank 0 speaks for the job
+        return 0
     arch = result.arch
     m = arch.metrics
     print(arch.to_json())

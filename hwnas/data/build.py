@@ -46,21 +46,24 @@ class SearchData:
         return (f"{self.name}: {len(self.train)} train / {len(self.valid)} valid / {len(self.test)} test images, "
                 f"{self.in_channels}x{self.image_size}x{self.image_size}, {self.num_classes} classes")
 
-    def loaders(self, *, batch_size: int, seed: int, num_workers: int = 0,
-                drop_last: bool | None = None) -> tuple[EpochDataLoader, EpochDataLoader, EpochDataLoader]:
+    def loaders(self, *, batch_size: int, seed: int, num_workers: int = 0, drop_last: bool | None = None,
+                num_replicas: int = 1, rank: int = 0) -> tuple[EpochDataLoader, EpochDataLoader, EpochDataLoader]:
         """(train, valid, test) loaders; train and valid shuffle on independent streams of ``seed``.
+
+        With ``num_replicas > 1`` train and valid give this ``rank`` its share of each epoch; test is whole.
 
         ``drop_last=None`` drops a ragged last batch of train/valid only when the split holds at least one
         full batch (tiny subsets still yield one batch). The test loader never shuffles nor drops.
         """
-        def drop(ds: Dataset) -> bool:
-            return len(ds) >= batch_size if drop_last is None else drop_last  # type: ignore[arg-type]
+        def drop(ds: Dataset) -> bool:  # judged on this rank's share: a shard without a full batch keeps its one
+            share = -(-len(ds) // num_replicas)  # type: ignore[arg-type]
+            return share >= batch_size if drop_last is None else drop_last
 
         return (
             make_loader(self.train, batch_size=batch_size, shuffle=True, seed=seed, stream=LOADER_STREAMS["train"],
-                        num_workers=num_workers, drop_last=drop(self.train)),
+                        num_workers=num_workers, drop_last=drop(self.train), num_replicas=num_replicas, rank=rank),
             make_loader(self.valid, batch_size=batch_size, shuffle=True, seed=seed, stream=LOADER_STREAMS["valid"],
-                        num_workers=num_workers, drop_last=drop(self.valid)),
+                        num_workers=num_workers, drop_last=drop(self.valid), num_replicas=num_replicas, rank=rank),
             make_loader(self.test, batch_size=batch_size, shuffle=False, seed=seed, stream=LOADER_STREAMS["test"],
                         num_workers=num_workers),
         )

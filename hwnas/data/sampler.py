@@ -106,11 +106,14 @@ class EpochDataLoader(DataLoader):
 
 
 def make_loader(dataset: Dataset, *, batch_size: int, shuffle: bool, seed: int = 0, stream: int = 0,
-                num_workers: int = 0, drop_last: bool = False, pin_memory: bool = False) -> EpochDataLoader:
+                num_workers: int = 0, drop_last: bool = False, pin_memory: bool = False,
+                num_replicas: int = 1, rank: int = 0) -> EpochDataLoader:
     """A loader with deterministic, resumable order (an :class:`EpochSampler` when ``shuffle``).
 
     Call ``loader.set_epoch(e)`` before each epoch; a run resumed at epoch ``e`` then sees the same
     batches as an uninterrupted one. Use different ``stream`` values for loaders that share a seed.
+    ``num_replicas``/``rank`` give a process of a multi-process job its share of each epoch (shuffled
+    loaders only; see :func:`hwnas.distributed.shard_sampler_kwargs`).
 
     Example:
         >>> from torch.utils.data import TensorDataset
@@ -121,7 +124,10 @@ def make_loader(dataset: Dataset, *, batch_size: int, shuffle: bool, seed: int =
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    sampler = EpochSampler(len(dataset), seed, stream=stream) if shuffle else None  # type: ignore[arg-type]
+    if num_replicas > 1 and not shuffle:
+        raise ValueError("num_replicas > 1 needs shuffle=True (the sharding sampler is the shuffling one)")
+    sampler = (EpochSampler(len(dataset), seed, stream=stream, num_replicas=num_replicas, rank=rank)  # type: ignore[arg-type]
+               if shuffle else None)
     return EpochDataLoader(
         dataset, seed=seed, stream=stream, batch_size=batch_size, shuffle=False, sampler=sampler,
         num_workers=num_workers, drop_last=drop_last, pin_memory=pin_memory,

@@ -12,6 +12,7 @@ from torch import nn
 
 from hwnas.api.errors import UserError
 from hwnas.api.protocols import SupernetLike
+from hwnas.distributed import DistInfo, all_reduce_grads, all_reduce_sums, average_buffers
 from hwnas.losses import SearchLoss
 from hwnas.search.config import TrainConfig
 
@@ -64,11 +65,15 @@ class BilevelTrainer:
         device: Where the batches go.
         schedule_epochs: Epochs the cosine lr schedule spans (default ``train.epochs``); a sub-supernet
             restarted part-way through a search spans the epochs left.
+        dist: The processes of a torchrun job: every step averages its gradients over them (weights in the
+            weight step, α in the architecture step) before the optimizer moves, so weights and α stay
+            identical on every rank; epoch figures and BatchNorm statistics are averaged too.
     """
 
     def __init__(self, supernet: SupernetLike, *, loss: SearchLoss, train: TrainConfig, device: torch.device,
-                 schedule_epochs: int | None = None) -> None:
+                 schedule_epochs: int | None = None, dist: DistInfo | None = None) -> None:
         self.supernet = supernet
+        self.dist = dist or DistInfo()
         self.loss = loss
         self.cfg = train
         self.device = device
@@ -171,6 +176,7 @@ class BilevelTrainer:
                     momentum=self.cfg.w_momentum,
                     weight_decay=self.cfg.w_weight_decay,
                     momentum_buffers=_momentum_buffers(self.w_opt),
+                    reduce=self._mean_over_ranks if self.dist.enabled else None,
                 )
                 self._check_finite(torch.as_tensor(float(total)), "architecture")
                 details = {"loss/total": float(total)}
@@ -180,6 +186,7 @@ class BilevelTrainer:
                     total, details = self.loss(logits.float(), yv, self.supernet)
                 self._check_finite(total, "architecture")
                 self.a_scaler.scale(total).backward()
+                all_reduce_grads(self.a_params, info=self.dist)
             self.a_scaler.step(self.a_opt)
             self.a_scaler.update()
             self.supernet.after_arch_step()
@@ -194,6 +201,8 @@ class BilevelTrainer:
             ce = nn.functional.cross_entropy(logits.float(), y, label_smoothing=self.loss.label_smoothing)
         self._check_finite(ce, "weight")
         self.w_scaler.scale(ce).backward()
+        # The same summed gradient on every rank (an inf on one reaches all, so every scaler skips alike).
+        all_reduce_grads(self.w_params, info=self.dist)
         if self.cfg.grad_clip and self.cfg.grad_clip > 0:
             self.w_scaler.unscale_(self.w_opt)
             nn.utils.clip_grad_norm_(self.w_params, self.cfg.grad_clip)
@@ -237,7 +246,8 @@ class BilevelTrainer:
             if on_step is not None:
                 on_step(self, epoch, step)
         self.w_sched.step()
-        return stats.means()
+        average_buffers(self.supernet, info=self.dist)  # each rank's BatchNorm saw its own shard
+        return self._reduced_means(stats)
 
     @torch.no_grad()
     def evaluate(self, loader: Any, *, max_batches: int | None = None) -> dict[str, float]:
@@ -254,7 +264,20 @@ class BilevelTrainer:
             stats.add("valid/loss", float(loss), n=len(y))
             stats.add("valid/acc", _accuracy(logits, y), n=len(y))
         self.supernet.train()
-        return stats.means()
+        return self._reduced_means(stats)
+
+    def _mean_over_ranks(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+        flat = torch.cat([t.reshape(-1) for t in tensors])
+        torch.distributed.all_reduce(flat)
+        flat /= self.dist.world_size
+        return [c.view_as(t) for c, t in zip(flat.split([t.numel() for t in tensors]), tensors)]
+
+    def _reduced_means(self, stats: EpochStats) -> dict[str, float]:
+        if not self.dist.enabled:
+            return stats.means()
+        sums = all_reduce_sums({**{f"s/{k}": v for k, v in stats.sums.items()},
+                                **{f"n/{k}": float(v) for k, v in stats.counts.items()}}, info=self.dist)
+        return {k: sums[f"s/{k}"] / max(sums[f"n/{k}"], 1.0) for k in stats.sums}
 
     def steps_per_epoch(self, train_loader: Any) -> int:
         n = len(train_loader)

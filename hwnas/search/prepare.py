@@ -12,6 +12,7 @@ from hwnas.api.config import dump_yaml
 from hwnas.data import build_search_data
 from hwnas.data.build import SearchData
 from hwnas.data.sampler import EpochDataLoader, make_loader, mix_seed
+from hwnas.distributed import DistInfo, barrier, shard_sampler_kwargs
 from hwnas.losses import SearchLoss
 from hwnas.search.builders import build_cost_terms, build_space, build_supernet, resolve_device
 from hwnas.search.checkpoint import write_text_atomic
@@ -37,7 +38,9 @@ class RunContext:
         train_loader, valid_loader: The weight and architecture splits, epoch-seeded.
         probe_loader: The held-out split again, with its own order, for measurements.
         example: One input image (batch of one) for tracing costs.
-        verbose: Print progress lines.
+        verbose: Print progress lines (rank 0 only in a multi-process job).
+        dist: The processes of a torchrun job; rank 0 alone writes files and logs, the loaders give
+            each rank its share of every epoch.
     """
 
     cfg: SearchConfig
@@ -49,6 +52,7 @@ class RunContext:
     probe_loader: EpochDataLoader
     example: torch.Tensor
     verbose: bool = True
+    dist: DistInfo = field(default_factory=DistInfo)
     _loggers: dict[str, SearchLogger] = field(default_factory=dict)
 
     def leaf_dir(self, leaf_id: str) -> Path:
@@ -57,6 +61,8 @@ class RunContext:
 
     def logger(self, leaf_id: str = ROOT, *, purge_step: int | None = None) -> SearchLogger:
         """The TensorBoard writer of a leaf (created once; ``purge_step`` hides events a killed run wrote)."""
+        if not self.dist.is_main:
+            return _SilentLogger()  # type: ignore[return-value]
         if leaf_id not in self._loggers:
             self._loggers[leaf_id] = SearchLogger(self.leaf_dir(leaf_id), purge_step=purge_step)
         return self._loggers[leaf_id]
@@ -82,13 +88,18 @@ class RunContext:
 
     def make_loss(self, supernet: Any) -> SearchLoss:
         """The search loss with the configured cost terms bound to ``supernet``."""
+        # Rank 0 first: a cost model it measures (``measured:``) is kept in the run folder, where the others read it.
+        if not self.dist.is_main:
+            barrier(self.dist)
         terms = build_cost_terms(self.cfg.cost, supernet=supernet, example_input=self.example, run_dir=self.out)
+        if self.dist.is_main:
+            barrier(self.dist)
         return SearchLoss(terms, label_smoothing=self.cfg.train.label_smoothing)
 
     def make_trainer(self, supernet: Any, loss: SearchLoss, train: TrainConfig | None = None, *,
                      schedule_epochs: int | None = None) -> BilevelTrainer:
         return BilevelTrainer(supernet, loss=loss, train=train or self.cfg.train, device=self.device,
-                              schedule_epochs=schedule_epochs)
+                              schedule_epochs=schedule_epochs, dist=self.dist)
 
     def build_leaf(self, leaf_id: str, supernet: Any | None = None, *, schedule_epochs: int | None = None) -> Leaf:
         """A leaf around ``supernet`` (a fresh one if None), with its own loss, trainer and logger."""
@@ -107,6 +118,16 @@ class RunContext:
         self._loggers.clear()
 
 
+class _SilentLogger:
+    """The logger of ranks other than 0: accepts every call, writes nothing."""
+
+    def scalars(self, *args: Any, **kwargs: Any) -> list[str]:
+        return []
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
 def _str_seed(text: str) -> int:
     return int.from_bytes(text.encode()[:8].ljust(8, b"\0"), "little")
 
@@ -122,19 +143,28 @@ def unique_run_dir(out_dir: str, name: str) -> Path:
     return Path(out_dir) / f"{name}-{k}"
 
 
-def prepare_run(cfg: SearchConfig, out: Path, *, verbose: bool = True) -> RunContext:
-    """Create the run folder (``config.yaml``, ``checkpoints/``), build the data and loaders."""
-    device = resolve_device(cfg.device)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "checkpoints").mkdir(exist_ok=True)
-    write_text_atomic(out / "config.yaml", dump_yaml(cfg))
+def prepare_run(cfg: SearchConfig, out: Path, *, verbose: bool = True, dist: DistInfo | None = None,
+                device: torch.device | None = None) -> RunContext:
+    """Create the run folder (``config.yaml``, ``checkpoints/``; rank 0 only), build the data and loaders."""
+    dist = dist or DistInfo()
+    device = device if device is not None else resolve_device(cfg.device)
+    if dist.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "checkpoints").mkdir(exist_ok=True)
+        write_text_atomic(out / "config.yaml", dump_yaml(cfg))
     d = cfg.data
     data = build_search_data(name=d.name, root=d.root, download=d.download, train_portion=d.train_portion,
                              image_size=d.image_size, subset=d.subset, seed=cfg.seed, cutout=d.cutout)
     # Train and valid shuffle on independent streams of the seed; a ragged last batch is dropped
     # when a split holds a full one (a batch of one image breaks BatchNorm on 1x1 maps).
-    train_loader, valid_loader, _ = data.loaders(batch_size=d.batch_size, seed=cfg.seed, num_workers=d.num_workers)
+    shard = shard_sampler_kwargs(dist)
+    train_loader, valid_loader, _ = data.loaders(batch_size=d.batch_size, seed=cfg.seed, num_workers=d.num_workers,
+                                                 **shard)
+    # Measurements are sharded too and summed over the ranks (hwnas.selection.measure), so every rank decides alike.
+    probe_share = -(-len(data.valid) // dist.world_size)
     probe_loader = make_loader(data.valid, batch_size=d.batch_size, shuffle=True, seed=cfg.seed, stream=_PROBE_STREAM,
-                               num_workers=d.num_workers, drop_last=len(data.valid) >= d.batch_size)
+                               num_workers=d.num_workers, drop_last=probe_share >= d.batch_size, **shard)
     example = data.train[0][0].unsqueeze(0).to(device)
-    return RunContext(cfg, out, device, data, train_loader, valid_loader, probe_loader, example, verbose)
+    barrier(dist)  # the run folder exists before any rank reads from it
+    return RunContext(cfg, out, device, data, train_loader, valid_loader, probe_loader, example,
+                      verbose and dist.is_main, dist)

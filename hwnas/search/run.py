@@ -6,6 +6,10 @@ Every phase ends in the run's checkpoint (``checkpoints/last.pt``, written atomi
 resumes from it with ``--resume``; in deterministic mode it ends where an uninterrupted run ends.
 All leaves share that one file, so a kill can never leave them at different epochs. When training
 ends, ``checkpoints/trained.pt`` keeps the trained supernets: ``hwnas select`` starts from it.
+
+Under ``torchrun`` (see :mod:`hwnas.distributed`) every rank runs all of this on its share of the data:
+gradients and measurements are averaged over the ranks, so weights, α, masks and every selection
+decision are the same on all of them; rank 0 alone names and writes the run folder.
 """
 
 from __future__ import annotations
@@ -19,6 +23,14 @@ import torch
 
 from hwnas.api.archspec import ArchSpec
 from hwnas.api.config import ConfigError, to_dict
+from hwnas.distributed import (
+    DistInfo,
+    DistributedError,
+    assert_same_on_ranks,
+    broadcast_object,
+    destroy_distributed,
+    init_distributed,
+)
 from hwnas.search.checkpoint import (
     CheckpointError,
     find_resume_checkpoint,
@@ -71,7 +83,12 @@ class _Checkpointer:
         self.leaves: list[Leaf] = []
         self.epoch = 0
 
-    def save(self, *, stage: str, selection: dict[str, Any] | None = None, keep_epoch: bool = False) -> Path:
+    def save(self, *, stage: str, selection: dict[str, Any] | None = None, keep_epoch: bool = False) -> Path | None:
+        dist = self.ctx.dist
+        for leaf in self.leaves:  # a cheap guard: a checkpoint records the one state every rank holds
+            assert_same_on_ranks(_arch_vector(leaf.supernet), info=dist, what=f"α and masks of leaf {leaf.id}")
+        if not dist.is_main:
+            return None
         cfg = self.ctx.cfg
         state = {
             "format": RUN_FORMAT,
@@ -90,6 +107,12 @@ class _Checkpointer:
     def train_save(self, leaves: list[Leaf], epoch: int) -> None:
         self.leaves, self.epoch = leaves, epoch
         self.save(stage="train", keep_epoch=True)
+
+
+def _arch_vector(supernet: Any) -> torch.Tensor:
+    parts = [p.detach().reshape(-1).float() for p in supernet.arch_parameters()]
+    parts += [b.detach().reshape(-1).float() for b in supernet.masks.buffers()]
+    return torch.cat(parts) if parts else torch.zeros(0)
 
 
 def restore_leaves(ctx: RunContext, state: dict[str, Any], where: Path) -> tuple[list[Leaf], SplitTree]:
@@ -145,24 +168,40 @@ def run_search(
         >>> # result = run_search(cfg); print(result.arch.to_json())
     """
     threads = apply_threads(cfg.threads)
-    seed_everything(cfg.seed)
-    set_deterministic(cfg.deterministic)
-    ckpt: Path | None = None
-    if resume_dir is not None:
-        out = Path(resume_dir)
-        ckpt = find_resume_checkpoint(out)
-    else:
-        out = Path(run_dir) if run_dir is not None else unique_run_dir(cfg.out_dir, cfg.name)
-        if init_from is not None:
-            ckpt = Path(init_from)
-            if not ckpt.is_file():
-                raise CheckpointError(f"no trained supernet at {str(ckpt)!r}")
-    ctx = prepare_run(cfg, out, verbose=verbose)
+    started = not _group_exists()
+    dist, device = init_distributed(cfg.device)
     try:
-        return _run(ctx, ckpt, fresh=init_from is not None, on_step=on_step, on_epoch_end=on_epoch_end,
-                    threads=threads)
+        # Every rank seeds alike: the same initial weights and α, and the same draws of sampling strategies.
+        seed_everything(cfg.seed)
+        set_deterministic(cfg.deterministic)
+        if dist.enabled and cfg.splits.epochs:
+            raise DistributedError("splits are not supported under torchrun yet (their gradient matching reads "
+                                   "one process's batches); run split searches in a single process")
+        ckpt: Path | None = None
+        if resume_dir is not None:
+            out = Path(resume_dir)
+            ckpt = find_resume_checkpoint(out)  # every rank reads the same file (one machine or a shared disk)
+        else:
+            # Rank 0 names the folder (``-2`` when taken) and tells the others.
+            out = Path(run_dir) if run_dir is not None else unique_run_dir(cfg.out_dir, cfg.name)
+            out = Path(broadcast_object(str(out), info=dist))
+            if init_from is not None:
+                ckpt = Path(init_from)
+                if not ckpt.is_file():
+                    raise CheckpointError(f"no trained supernet at {str(ckpt)!r}")
+        ctx = prepare_run(cfg, out, verbose=verbose, dist=dist, device=device)
+        try:
+            return _run(ctx, ckpt, fresh=init_from is not None, on_step=on_step, on_epoch_end=on_epoch_end,
+                        threads=threads)
+        finally:
+            ctx.close()
     finally:
-        ctx.close()
+        if started:
+            destroy_distributed()
+
+
+def _group_exists() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
 def _run(ctx: RunContext, ckpt: Path | None, *, fresh: bool, on_step: StepCallback | None,
@@ -186,7 +225,8 @@ def _run(ctx: RunContext, ckpt: Path | None, *, fresh: bool, on_step: StepCallba
             print(f"{'selecting from' if fresh else 'resuming'} {ckpt} (stage {stage}, epoch {start_epoch})",
                   file=sys.stderr)
     if ctx.verbose:  # once the supernet is built: bad input stays a one-line error
-        print(f"{ctx.out}: {ctx.data.describe()}; {threads}", file=sys.stderr)
+        ranks = f"; {ctx.dist.world_size} processes ({ctx.dist.backend}), batch per process" if ctx.dist.enabled else ""
+        print(f"{ctx.out}: {ctx.data.describe()}; {threads}{ranks}", file=sys.stderr)
     for leaf in leaves:
         leaf.logger = ctx.logger(leaf.id, purge_step=leaf.trainer.global_step if ckpt is not None else None)
     ck = _Checkpointer(ctx, tree)
@@ -197,16 +237,30 @@ def _run(ctx: RunContext, ckpt: Path | None, *, fresh: bool, on_step: StepCallba
         leaves = train_phase(ctx, leaves, tree, start_epoch=start_epoch, save=ck.train_save, on_step=on_step,
                              on_epoch_end=on_epoch_end)
         ck.leaves = leaves
-        keep_copy(ctx.out / "checkpoints" / "last.pt", ctx.out / "checkpoints" / TRAINED)
+        if ctx.dist.is_main:
+            keep_copy(ctx.out / "checkpoints" / "last.pt", ctx.out / "checkpoints" / TRAINED)
         selection = None
     results = select_phase(ctx, leaves, resume=selection,
                            save=lambda sel: ck.save(stage="select", selection=sel))
     chosen = choose_leaf(ctx, results, tree)
-    arch = finalise(ctx, results, chosen, tree)
+    # Every rank selected the same architecture (its measurements are summed over the ranks); rank 0 writes
+    # the outputs and the others take its figures.
+    arch = finalise(ctx, results, chosen, tree) if ctx.dist.is_main else chosen.arch
+    arch = _same_arch(arch, ctx.dist)
     ck.save(stage="done", selection={"done": {r.leaf.id: {"arch_json": r.arch.to_json(), "log": r.log}
                                               for r in results}, "current": None})
     return SearchResult(arch=arch, run_dir=ctx.out, supernet=chosen.leaf.supernet, history=chosen.leaf.history,
                         tree=tree, leaf=chosen.leaf.id)
+
+
+def _same_arch(arch: ArchSpec, dist: DistInfo) -> ArchSpec:
+    if not dist.enabled:
+        return arch
+    main = ArchSpec.from_json(broadcast_object(arch.to_json(), info=dist))
+    if main.archid != arch.archid:
+        raise DistributedError(f"rank {dist.rank} selected {arch.archid} but rank 0 selected {main.archid}; "
+                               "the ranks diverged (please report this with your config)")
+    return main
 
 
 __all__ = ["TRAINED", "SearchResult", "load_run_config", "restore_leaves", "run_search"]

@@ -51,7 +51,7 @@ def leaf_score(ctx: RunContext, result: LeafResult) -> float:
     ctx_fixed = fixed_to(sn, result.arch) if cfg.leaf_metric == "arch_acc" else contextlib.nullcontext()
     with ctx_fixed:
         m = measure(sn, ctx.probe_loader, key=_LEAF_KEY, seed=ctx.cfg.seed, max_batches=cfg.eval_batches,
-                    device=ctx.device)
+                    device=ctx.device, dist=ctx.dist)
     return m.acc
 
 
@@ -77,7 +77,7 @@ def select_phase(ctx: RunContext, leaves: list[Leaf], *, resume: dict[str, Any] 
             make_trainer=lambda tc, lf=leaf: ctx.make_trainer(lf.supernet, lf.loss, tc), trainer=leaf.trainer,
             epoch_offset=ctx.cfg.train.epochs, logger=leaf.logger, checkpoint=checkpoint,
             resume_state=current.get("state") if current.get("leaf") == leaf.id else None,
-            seed=ctx.cfg.seed, verbose=ctx.verbose, input_size=tuple(ctx.example.shape[1:]),
+            seed=ctx.cfg.seed, verbose=ctx.verbose, input_size=tuple(ctx.example.shape[1:]), dist=ctx.dist,
         )
         arch = selector.select(leaf.supernet, sctx)
         log = list(getattr(selector, "log", []))

@@ -52,6 +52,7 @@ def unrolled_arch_backward(
     weight_decay: float,
     momentum_buffers: Mapping[Any, Any] | None = None,
     r: float = 1e-2,
+    reduce: Callable[[list[torch.Tensor]], list[torch.Tensor]] | None = None,
 ) -> torch.Tensor:
     """Accumulate DARTS's second-order architecture gradient into ``α.grad`` (like ``backward()``).
 
@@ -69,6 +70,10 @@ def unrolled_arch_backward(
             values are tensors or per-parameter state dicts (so ``optimizer.state`` itself works).
             Missing buffers count as zero (the optimizer's first step).
         r: ε = r / ‖∇_{w'} L_val‖ (DARTS: 0.01).
+        reduce: Averages a list of gradients over the processes of a data-parallel job. Every gradient
+            is reduced where it is computed, before it is used, so each rank takes the virtual step, the
+            finite difference and the result of the whole job's batches (equal per rank): exactly what
+            one process would compute on their union.
 
     Returns:
         The validation loss at the virtual weights ``w'`` (detached).
@@ -96,7 +101,8 @@ def unrolled_arch_backward(
         return loss_fn(functional_call(supernet, dict(zip(w_names, new_w)), (x,), strict=False), y)
 
     # 1. virtual step w' = w − ξ (m·buf + ∇w L_train + wd·w), as the weight optimizer would take it
-    g_train = _grads(loss_fn(supernet(xt), yt), weights)
+    mean = reduce or (lambda gs: gs)
+    g_train = mean(_grads(loss_fn(supernet(xt), yt), weights))
     bufs = _buffers_by_id(momentum_buffers)
     with torch.no_grad():
         w_virtual = []
@@ -108,7 +114,7 @@ def unrolled_arch_backward(
             w_virtual.append((p - lr * d).requires_grad_(True))
     # 2. ∇α and ∇w' of L_val(w', α)
     loss_val = _loss_at(w_virtual, xv, yv)
-    grads = _grads(loss_val, arch + w_virtual)
+    grads = mean(_grads(loss_val, arch + w_virtual))
     d_alpha, v = grads[: len(arch)], grads[len(arch) :]
     # 3. finite-difference ∇²_{α,w} L_train · v at w
     norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in v]))
@@ -117,8 +123,8 @@ def unrolled_arch_backward(
         with torch.no_grad():
             w_plus = [p + eps * t for p, t in zip(weights, v)]
             w_minus = [p - eps * t for p, t in zip(weights, v)]
-        g_plus = _grads(_loss_at(w_plus, xt, yt), arch)
-        g_minus = _grads(_loss_at(w_minus, xt, yt), arch)
+        g_plus = mean(_grads(_loss_at(w_plus, xt, yt), arch))
+        g_minus = mean(_grads(_loss_at(w_minus, xt, yt), arch))
         d_alpha = [d - lr * (gp - gm) / (2 * eps) for d, gp, gm in zip(d_alpha, g_plus, g_minus)]
     with torch.no_grad():
         for a, d in zip(arch, d_alpha):

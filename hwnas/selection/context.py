@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from hwnas.distributed import DistInfo
+
 
 @dataclass
 class SelectionContext:
@@ -31,6 +33,8 @@ class SelectionContext:
         verbose: Print one line per decision.
         input_size: One input sample's shape, to check that an architecture's output depends on its input
             (None: the space's ``default_input_size``).
+        dist: The processes of a torchrun job: measurements are summed over them (see
+            :func:`hwnas.selection.measure.measure`), so every rank takes the same decisions.
     """
 
     loss: Any = None
@@ -48,6 +52,7 @@ class SelectionContext:
     seed: int = 0
     verbose: bool = False
     input_size: tuple[int, ...] | None = None
+    dist: DistInfo = field(default_factory=DistInfo)
 
     def need(self, *names: str, method: str) -> None:
         """Raise a clear error when a selector is run without what it needs (e.g. from a bare Python call)."""

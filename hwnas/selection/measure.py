@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hwnas.data.sampler import mix_seed
+from hwnas.distributed import DistInfo, all_reduce_sums
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def measure(
     max_batches: int | None = None,
     device: torch.device | str = "cpu",
     bn: Literal["train", "eval"] = "train",
+    dist: DistInfo | None = None,
 ) -> Measurement:
     """Accuracy and loss of ``supernet`` on ``loader`` (the held-out split), reproducibly for a given ``key``.
 
@@ -76,6 +78,8 @@ def measure(
         seed: The run's seed, mixed into the random draws.
         max_batches: Read at most this many batches (None: the whole split).
         bn: ``train`` (batch statistics, running ones restored afterwards) or ``eval`` (running statistics).
+        dist: In a multi-process job each rank reads its shard of the loader (``max_batches`` each) and the
+            counts are summed over the ranks, so every rank gets the same figures and decides alike.
 
     Example:
         >>> import torch
@@ -106,6 +110,9 @@ def measure(
                 n += len(y)
         finally:
             supernet.train(was_training)
+    if dist is not None and dist.enabled:
+        tot = all_reduce_sums({"correct": float(correct), "loss": loss_sum, "n": float(n)}, info=dist)
+        correct, loss_sum, n = round(tot["correct"]), tot["loss"], round(tot["n"])
     if n == 0:
         raise ValueError("the held-out split gave no batch to measure on; raise data.subset or lower "
                          "data.train_portion")

@@ -217,7 +217,7 @@ class PerturbationSelector(SelectorBase):
             self._report(sn, ctx, entry)
 
     def _measure(self, sn: Any, ctx: SelectionContext, key: int) -> Measurement:
-        return measure(sn, ctx.probe_loader, key=key, seed=ctx.seed, max_batches=self.eval_batches,
+        return measure(sn, ctx.probe_loader, key=key, seed=ctx.seed, max_batches=self.eval_batches, dist=ctx.dist,
                        device=ctx.device, bn=self.bn)
 
     def _worse(self, a: float, b: float) -> bool:
