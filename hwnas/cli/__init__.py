@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, str] = {
     "search": "hwnas.cli.search",
     "select": "hwnas.cli.select",
     "report": "hwnas.cli.report",
+    "export": "hwnas.cli.export",
 }
 
 
