@@ -6,11 +6,12 @@ anywhere, and :func:`load_model` turns it back into the network with one call:
 
 Example:
     >>> import tempfile, torch
-    >>> from hwnas.api import ArchSpec, SPACES
+    >>> from hwnas.api import SPACES
     >>> from hwnas.export import load_model, save_model
+    >>> from hwnas.search_spaces import nb201_str_to_arch
     >>> kwargs = {"C": 4, "N": 1, "num_classes": 3}
     >>> space = SPACES.get("nb201")(**kwargs)
-    >>> arch = ArchSpec("nb201", {f"e{i}": "nor_conv_3x3" for i in range(6)})
+    >>> arch = nb201_str_to_arch("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|none~0|none~1|nor_conv_1x1~2|")
     >>> path = save_model(f"{tempfile.mkdtemp()}/model.pt", space.freeze(arch), arch, space_kwargs=kwargs)
     >>> load_model(path)(torch.zeros(1, 3, 8, 8)).shape
     torch.Size([1, 3])
