@@ -47,7 +47,7 @@ def test_without_weights_says_so_and_writes_a_loadable_file(tmp_path, capsys):
 
 
 def test_onnx_from_weights(tmp_path, capsys):
-    net, arch, kwargs = tiny_network("nb201")
+    net, arch, kwargs = tiny_network("nb201")  # the smallest graph: the exporter's time grows with it
     path = save_model(tmp_path / "model.pt", net, arch, space_kwargs=kwargs)
     assert main(["export", "-", "--weights", str(path), "--format", "onnx", "--out", str(tmp_path / "n.onnx"),
                  "--input-size", "3", "8", "8"]) == 0
