@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from hwnas.api import SPACES, ArchSpec, ArchSpecError, Choice, RegistryError, freeze_module
+from hwnas.api import ARCHS, SPACES, ArchSpec, ArchSpecError, Choice, RegistryError, check_arch, freeze_module
 from hwnas.search_spaces._checks import check_float, check_int, check_option
 
 #: The nine candidates, in HW-NAS-Bench's index order (its ``op_idx_list`` indexes this tuple).
@@ -129,6 +129,9 @@ class FBNetSpace(nn.Module):
         num_classes: Classifier outputs (default 100 for cifar, 1000 for imagenet).
         width_mult: Channel multiplier (channels rounded to multiples of 8; 1.0 is the benchmark's).
         in_channels: Image channels.
+        head_width: Output channels of the 1x1 head conv before ``width_mult`` (default: the variant's,
+            1504 for cifar and 1984 for imagenet; FBNet-A uses 1504 on ImageNet). It grows with
+            ``width_mult`` above 1 and is kept below.
 
     Example:
         >>> import torch
@@ -143,7 +146,8 @@ class FBNetSpace(nn.Module):
     default_input_size: tuple[int, int, int] = (3, 32, 32)
 
     def __init__(
-        self, *, variant: str = "cifar", num_classes: int | None = None, width_mult: float = 1.0, in_channels: int = 3
+        self, *, variant: str = "cifar", num_classes: int | None = None, width_mult: float = 1.0, in_channels: int = 3,
+        head_width: int | None = None,
     ) -> None:
         super().__init__()
         owner = "FBNetSpace"
@@ -153,19 +157,24 @@ class FBNetSpace(nn.Module):
                                 minimum=1)
         width_mult = check_float(owner, "width_mult", width_mult, low=0.05, high=4.0)
         in_channels = check_int(owner, "in_channels", in_channels, minimum=1)
+        if head_width is not None:
+            head = check_int(owner, "head_width", head_width, minimum=1)
         self.space_kwargs = {"variant": variant, "num_classes": num_classes, "width_mult": width_mult,
-                             "in_channels": in_channels}
+                             "in_channels": in_channels, "head_width": head_width}
         self.default_input_size = (in_channels, side, side)
         width = [_divisible(16 * width_mult)] + [_divisible(c * width_mult) for c in STAGE_CHANNELS]
         self.stem = _conv_bn_relu(in_channels, width[0], 3, stem_stride)
         layers: list[nn.Module] = []
         c_in = width[0]
+        self.stem_stride = stem_stride
+        self.layer_shapes: list[tuple[int, int, int]] = []  # (c_in, c_out, stride) per layer
         for stage, n in enumerate(STAGE_LAYERS):
             c_out = width[stage + 1]
             for k in range(n):
                 label = FBNET_LABELS[len(layers)]
-                layers.append(Choice(FBNET_FACTORIES, label=label, c_in=c_in, c_out=c_out,
-                                     stride=strides[stage] if k == 0 else 1))
+                stride = strides[stage] if k == 0 else 1
+                layers.append(Choice(FBNET_FACTORIES, label=label, c_in=c_in, c_out=c_out, stride=stride))
+                self.layer_shapes.append((c_in, c_out, stride))
                 c_in = c_out
         self.layers = nn.Sequential(*layers)
         head_c = head if width_mult <= 1.0 else _divisible(head * width_mult)
@@ -186,6 +195,42 @@ class FBNetSpace(nn.Module):
         if arch.space != self.space_name:
             raise ArchSpecError(f"FBNetSpace.freeze needs an ArchSpec of space 'fbnet', got {arch.space!r}")
         return freeze_module(self, arch)
+
+    def timm_spec(self, arch: ArchSpec) -> dict[str, Any]:
+        """What timm's EfficientNet builder needs to build ``arch`` at this space's setting (plain types).
+
+        ``kK_eE`` is timm's ``ir`` block; ``skip`` is left out where it is the identity and is timm's
+        ``cn`` (1x1 conv-BN-ReLU) where it changes width or resolution.
+
+        Raises:
+            ArchSpecError: for ``kK_e1_g2``: its grouped 1x1 convs and channel shuffle have no timm block
+                string (timm's group size applies to the depthwise conv only).
+        """
+        arch = check_arch(self, arch)
+        stages: list[list[str]] = []
+        for i, (label, (c_in, c_out, stride)) in enumerate(zip(FBNET_LABELS, self.layer_shapes)):
+            if i in _STAGE_STARTS:
+                stages.append([])
+            op = str(arch.choices[label])
+            if op.endswith("_g2"):
+                raise ArchSpecError(
+                    f"FBNet layer {label} is {op!r}: grouped 1x1 convolutions with a channel shuffle have no timm "
+                    "block (timm's group size applies to the depthwise conv only); export this architecture with "
+                    "--format pt or onnx"
+                )
+            if op == "skip":
+                if stride != 1 or c_in != c_out:
+                    stages[-1].append(f"cn_r1_k1_s{stride}_c{c_out}")
+                continue
+            k, e = (int(p[1:]) for p in op.split("_")[:2])
+            stages[-1].append(f"ir_r1_k{k}_s{stride}_e{e}_c{c_out}")
+        return {"arch_def": [s for s in stages if s], "stem_size": self.stem[0].out_channels,
+                "stem_stride": self.stem_stride, "num_features": self.head[0].out_channels, "act_layer": "relu",
+                "in_chans": self.space_kwargs["in_channels"], "num_classes": self.space_kwargs["num_classes"],
+                "drop_rate": 0.0}
+
+
+_STAGE_STARTS = frozenset(sum(STAGE_LAYERS[:i]) for i in range(len(STAGE_LAYERS)))
 
 
 def fbnet_ops_to_arch(ops: Sequence[str | int], **space_kwargs: Any) -> ArchSpec:
@@ -238,12 +283,42 @@ def arch_to_fbnet_str(arch: ArchSpec) -> str:
     return "-".join(ops)
 
 
+def _published(ops: str, **kwargs: Any) -> ArchSpec:
+    return fbnet_ops_to_arch(ops.split(), variant="imagenet", num_classes=1000, width_mult=1.0, in_channels=3,
+                             **kwargs)
+
+
+#: FBNet-A (Wu et al., 2019) on ImageNet: 4,321,464 parameters, 249.9M MACs (paper: 4.3M, 249M); head 1504.
+#: Source: facebookresearch/mobile-vision ``fbnet_building_blocks/fbnet_modeldef_cls.py`` (``fbnet_a``).
+FBNET_A = _published(
+    "skip k3_e3 k3_e1 skip skip k5_e6 k3_e3 k5_e1 k3_e3 k5_e6 k5_e3 k5_e1_g2 k5_e6 "
+    "k3_e6 k5_e1_g2 k5_e3 k3_e1_g2 k5_e6 k5_e6 k5_e3 k5_e6 k5_e6",
+    head_width=1504,
+)
+#: FBNet-B on ImageNet: 4,813,048 parameters, 296.6M MACs (paper: 4.5M, 295M). The blocks and the 1984 head
+#: are the official model definition's and the MACs agree, so the paper's parameter figure is the odd one out.
+#: Source: mobile-vision ``fbnet_b``, maskrcnn-benchmark ``fbnet_b``.
+FBNET_B = _published(
+    "k3_e1 k3_e6 k5_e1 k3_e1 k3_e1 k5_e6 k5_e3 k3_e6 k5_e6 k5_e6 k5_e1 skip k5_e3 "
+    "k5_e6 k3_e1 k5_e1 k5_e3 k5_e6 k5_e1 k5_e6 k5_e6 k3_e6",
+)
+#: FBNet-C on ImageNet: 5,572,200 parameters, 385.0M MACs (paper: 5.5M, 375M), equal to timm's ``fbnetc_100``.
+#: Source: mobile-vision ``fbnet_c`` and timm's ``fbnetc`` arch_def (the same 21 blocks, one skip).
+FBNET_C = _published(
+    "k3_e1 k3_e6 skip k3_e1 k3_e1 k5_e6 k5_e3 k5_e6 k3_e6 k5_e6 k5_e3 k5_e6 k5_e6 "
+    "k5_e6 k5_e6 k5_e6 k5_e3 k5_e6 k5_e6 k5_e6 k5_e6 k3_e6",
+)
+
 try:
     SPACES.register("fbnet", FBNetSpace)
+    ARCHS.register("fbnet_a", FBNET_A)
+    ARCHS.register("fbnet_b", FBNET_B)
+    ARCHS.register("fbnet_c", FBNET_C)
 except RegistryError:  # this file imported a second time under another module name (e.g. by path): keep the first
     pass
 
 __all__ = [
+    "FBNET_A", "FBNET_B", "FBNET_C",
     "FBNET_LABELS", "FBNET_OPS", "FBNetBlock", "FBNetSkip", "FBNetSpace", "arch_to_fbnet_str", "fbnet_ops_to_arch",
     "fbnet_str_to_arch",
 ]

@@ -55,7 +55,8 @@ class MBBlock(nn.Module):
         return x + y if self.residual else y
 
 
-def _layout(variant: str, width_mult: float, widths: tuple[int, ...]) -> dict[str, Any]:
+def _layout(variant: str, width_mult: float, widths: tuple[int, ...], *, stem_width: int, first_width: int,
+            head_width: int) -> dict[str, Any]:
     strides = [s for _, _, s in STAGES] if variant == "imagenet" else list(_CIFAR_STRIDES)
     blocks = []
     for width, (_, n, _), stride in zip(widths, STAGES, strides):
@@ -63,9 +64,10 @@ def _layout(variant: str, width_mult: float, widths: tuple[int, ...]) -> dict[st
         blocks += [(c, stride if k == 0 else 1, k == 0) for k in range(n)]
     return {
         "stem_stride": 2 if variant == "imagenet" else 1,
-        "stem": make_divisible(32 * width_mult),
-        "first": make_divisible(16 * width_mult),
-        "last": make_divisible(1280 * width_mult) if width_mult > 1.0 else 1280,
+        "stem": make_divisible(stem_width * width_mult),
+        "first": make_divisible(first_width * width_mult),
+        # MobileNetV2's rule: the head only grows with the width, never shrinks.
+        "last": make_divisible(head_width * width_mult) if width_mult > 1.0 else head_width,
         "blocks": blocks,  # (out channels, stride, first of its stage)
     }
 
@@ -80,6 +82,10 @@ class ProxylessSpace(nn.Module):
         in_channels: Image channels. dropout: Dropout before the classifier.
         widths: Output channels of the six stages before ``width_mult`` (the search's 24, 40, 80, 96,
             192, 320; ProxylessNAS' published mobile network uses 32 for the first).
+        stem_width: Output channels of the stem conv before ``width_mult`` (32; ProxylessNAS-GPU/CPU use 40).
+        first_width: Output channels of the fixed first block before ``width_mult`` (16; GPU/CPU use 24).
+        head_width: Output channels of the 1x1 conv before pooling (1280; GPU 1728, CPU 1432); it
+            grows with ``width_mult`` above 1 and is kept below, as in MobileNetV2.
 
     Example:
         >>> import torch
@@ -94,7 +100,8 @@ class ProxylessSpace(nn.Module):
     default_input_size: tuple[int, int, int] = (3, 224, 224)
 
     def __init__(self, *, variant: str = "imagenet", num_classes: int | None = None, width_mult: float = 1.0,
-                 in_channels: int = 3, dropout: float = 0.0, widths: Sequence[int] = DEFAULT_WIDTHS) -> None:
+                 in_channels: int = 3, dropout: float = 0.0, widths: Sequence[int] = DEFAULT_WIDTHS,
+                 stem_width: int = 32, first_width: int = 16, head_width: int = 1280) -> None:
         super().__init__()
         owner = "ProxylessSpace"
         variant = check_option(owner, "variant", variant, VARIANTS)
@@ -107,11 +114,16 @@ class ProxylessSpace(nn.Module):
         if not isinstance(widths, Sequence) or len(widths) != len(STAGES):
             raise ConfigError(f"{owner}: widths must list {len(STAGES)} stage widths, got {widths!r}")
         widths = [check_int(owner, "widths[i]", w, minimum=1) for w in widths]
+        stem_width = check_int(owner, "stem_width", stem_width, minimum=1)
+        first_width = check_int(owner, "first_width", first_width, minimum=1)
+        head_width = check_int(owner, "head_width", head_width, minimum=1)
         self.space_kwargs = {"variant": variant, "num_classes": num_classes, "width_mult": width_mult,
-                             "in_channels": in_channels, "dropout": dropout, "widths": widths}
+                             "in_channels": in_channels, "dropout": dropout, "widths": widths,
+                             "stem_width": stem_width, "first_width": first_width, "head_width": head_width}
         side = 224 if variant == "imagenet" else 32
         self.default_input_size = (in_channels, side, side)
-        lay = _layout(variant, width_mult, tuple(widths))
+        lay = _layout(variant, width_mult, tuple(widths), stem_width=stem_width, first_width=first_width,
+                      head_width=head_width)
         self.layout = lay
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, lay["stem"], 3, stride=lay["stem_stride"], padding=1, bias=False),
@@ -149,66 +161,70 @@ class ProxylessSpace(nn.Module):
                 net.blocks[i] = nn.Identity()
         return net
 
+    def timm_spec(self, arch: ArchSpec) -> dict[str, Any]:
+        """What timm's EfficientNet builder needs to build ``arch`` at this space's setting (plain types).
+
+        ``arch_def`` lists stages of block strings: the fixed first block is timm's ``ds`` (depthwise
+        separable, MobileNetV2's expansion-1 block), each kept block an ``ir`` string; zero blocks are
+        left out (timm adds the residual wherever shape and width are kept, as this space does).
+        ``hwnas.export.build_timm_model`` turns it into a model.
+        """
+        arch = check_arch(self, arch)
+        lay = self.layout
+        # timm adds a residual to a stride-1 ds block of equal widths; this space's first block has none.
+        noskip = "_noskip" if lay["stem"] == lay["first"] else ""
+        stages: list[list[str]] = [[f"ds_r1_k3_s1_c{lay['first']}{noskip}"]]
+        for label, (c_out, stride, first) in zip(self.block_labels, lay["blocks"]):
+            op = arch.choices[label]
+            if first:
+                stages.append([])
+            if op == "zero":
+                continue
+            k, e = (int(p[1:]) for p in str(op).split("_")[1:])
+            stages[-1].append(f"ir_r1_k{k}_s{stride}_e{e}_c{c_out}")
+        sk = self.space_kwargs
+        return {"arch_def": [s for s in stages if s], "stem_size": lay["stem"], "stem_stride": lay["stem_stride"],
+                "num_features": lay["last"], "act_layer": "relu6", "in_chans": sk["in_channels"],
+                "num_classes": sk["num_classes"], "drop_rate": sk["dropout"]}
+
 
 def to_timm_arch_def(arch: ArchSpec) -> list[list[str]]:
     """timm ``arch_def`` (stages of block strings such as ``ir_r1_k3_s2_e6_c24``) of a proxyless ArchSpec.
 
-    Widths follow ``arch.space_kwargs`` (``variant``, ``width_mult``); zero blocks are left out.
+    Widths follow ``arch.space_kwargs``; zero blocks are left out. See :meth:`ProxylessSpace.timm_spec`.
     """
-    space = ProxylessSpace(**{k: v for k, v in arch.space_kwargs.items() if k != "num_classes"}, num_classes=1)
-    arch = check_arch(space, arch)
-    lay = space.layout
-    stages: list[list[str]] = [[f"ds_r1_k3_s1_c{lay['first']}"]]
-    for label, (c_out, stride, first) in zip(space.block_labels, lay["blocks"]):
-        op = arch.choices[label]
-        if first:
-            stages.append([])
-        if op == "zero":
-            continue
-        k, e = (int(p[1:]) for p in str(op).split("_")[1:])
-        stages[-1].append(f"ir_r1_k{k}_s{stride}_e{e}_c{c_out}")
-    return stages
+    kwargs = {k: v for k, v in arch.space_kwargs.items() if k != "num_classes"}
+    return ProxylessSpace(**kwargs, num_classes=1).timm_spec(arch)["arch_def"]
 
 
-def build_timm_model(arch: ArchSpec, *, num_classes: int | None = None, **kwargs: Any) -> nn.Module:
-    """A timm ``EfficientNet`` with the blocks of ``arch`` (same parameters as ``ProxylessSpace.freeze``).
-
-    The CIFAR variant's stride-1 stem is set on the built model (timm's stem is stride 2).
-
-    Example:
-        >>> from hwnas.api import ArchSpec
-        >>> from hwnas.search_spaces import ProxylessSpace
-        >>> space = ProxylessSpace(variant="cifar", width_mult=0.25)
-        >>> arch = ArchSpec("proxyless", {l: "ir_k5_e6" for l in space.block_labels}, space.space_kwargs)
-        >>> type(build_timm_model(arch)).__name__
-        'EfficientNet'
-    """
-    from timm.models._efficientnet_builder import decode_arch_def
-    from timm.models.efficientnet import EfficientNet
-
-    sk = dict(arch.space_kwargs)
-    space = ProxylessSpace(**sk)
-    lay = space.layout
-    model = EfficientNet(
-        block_args=decode_arch_def(to_timm_arch_def(arch)),
-        num_classes=space.space_kwargs["num_classes"] if num_classes is None else num_classes,
-        num_features=lay["last"], in_chans=space.space_kwargs["in_channels"], stem_size=lay["stem"], fix_stem=True,
-        round_chs_fn=lambda c: c, act_layer=nn.ReLU6, drop_rate=space.space_kwargs["dropout"], **kwargs,
-    )
-    if lay["stem_stride"] != 2:
-        model.conv_stem.stride = (lay["stem_stride"],) * 2
-    return model
+def _published(ops: str, **kwargs: Any) -> ArchSpec:
+    # ``ops``: 21 blocks as ``kKeE`` or ``zero``, in block order.
+    names = ops.split()
+    assert len(names) == 21, len(names)
+    choices = {f"b{i:02d}": "zero" if op == "zero" else f"ir_k{op[1]}_e{op[3]}" for i, op in enumerate(names, start=1)}
+    space_kwargs = {"variant": "imagenet", "num_classes": 1000, "width_mult": 1.0, "in_channels": 3, "dropout": 0.0}
+    return ArchSpec("proxyless", choices, {**space_kwargs, **kwargs})
 
 
-def _proxyless_mobile() -> ArchSpec:
-    """ProxylessNAS-Mobile (Cai et al., 2019; 4.08M parameters): kernel/expansion per block, two skipped blocks."""
-    kernels = (5, 3, 3, 3, 7, 3, 5, 5, 7, 5, 5, 5, 5, 5, 5, 5, 7, 7, 7, 7, 7)
-    expansions = (3, 3, 3, 3, 3, 3, 3, 3, 6, 3, 3, 3, 6, 3, 3, 3, 6, 6, 3, 3, 6)
-    choices = {f"b{i:02d}": "zero" if i in (3, 4) else f"ir_k{k}_e{e}"
-               for i, (k, e) in enumerate(zip(kernels, expansions), start=1)}
-    kwargs = {"variant": "imagenet", "num_classes": 1000, "width_mult": 1.0, "in_channels": 3, "dropout": 0.0,
-              "widths": [32, 40, 80, 96, 192, 320]}
-    return ArchSpec("proxyless", choices, kwargs)
+#: ProxylessNAS-Mobile (Cai et al., 2019): 4,080,512 parameters (paper: 4.1M; osmr/imgclsmob's count is the same).
+#: Source: mit-han-lab/proxylessnas, ``proxyless_mobile.config``.
+PROXYLESS_MOBILE = _published(
+    "k5e3 k3e3 zero zero k7e3 k3e3 k5e3 k5e3 k7e6 k5e3 k5e3 k5e3 k5e6 k5e3 k5e3 k5e3 k7e6 k7e6 k7e3 k7e3 k7e6",
+    widths=[32, 40, 80, 96, 192, 320],
+)
+#: ProxylessNAS-GPU: 7,119,848 parameters (paper: 7.1M; the official training log prints 7.12M). Stem 40,
+#: first block 24, head 1728. Source: han-cai/files ``proxylessnas/proxyless_gpu.config``.
+PROXYLESS_GPU = _published(
+    "k5e3 zero zero zero k7e3 zero zero k3e3 k7e6 zero zero k5e3 k5e6 zero k3e3 k5e3 k7e6 k7e6 k7e6 k5e6 k7e6",
+    widths=[32, 56, 112, 128, 256, 432], stem_width=40, first_width=24, head_width=1728,
+)
+#: ProxylessNAS-CPU: 4,361,648 parameters (paper: 4.4M). Stem 40, first block 24, head 1432.
+#: Source: han-cai/files ``proxylessnas/proxyless_cpu.config``.
+PROXYLESS_CPU = _published(
+    "k3e6 k3e3 k3e3 k3e3 k3e6 k3e3 k3e3 k5e3 k3e6 zero zero k3e3 k5e6 k3e3 k3e3 k3e3 k5e6 k5e3 k5e3 k3e3 k5e6",
+    widths=[32, 48, 88, 104, 216, 360], stem_width=40, first_width=24, head_width=1432,
+)
 
-
-ARCHS.register("proxyless_mobile", _proxyless_mobile())
+ARCHS.register("proxyless_mobile", PROXYLESS_MOBILE)
+ARCHS.register("proxyless_gpu", PROXYLESS_GPU)
+ARCHS.register("proxyless_cpu", PROXYLESS_CPU)

@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, str] = {
     "select": "hwnas.cli.select",
     "report": "hwnas.cli.report",
     "train": "hwnas.cli.train",
+    "export": "hwnas.cli.export",
 }
 
 

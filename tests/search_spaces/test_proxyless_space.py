@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from hwnas.api import ARCHS, ArchSpec, collect_decisions, count_macs, count_params
-from hwnas.search_spaces import ProxylessSpace, build_timm_model, to_timm_arch_def
+from hwnas.export import build_timm_model
+from hwnas.search_spaces import ProxylessSpace, to_timm_arch_def
 from hwnas.search_spaces.ops import MB_OPS
 
 from ._helpers import random_arch
