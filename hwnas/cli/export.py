@@ -26,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--weights", default=None, metavar="MODEL_PT", help="a model.pt whose trained weights to export")
     p.add_argument("--format", required=True, choices=FORMATS, help="what to write")
     p.add_argument("--out", required=True, metavar="PATH", help="the file to write (timm: also PATH with .json)")
+    p.add_argument("--setting", choices=("paper", "search"), default="paper",
+                   help="without --weights: the network to build, as in hwnas report (default: paper)")
     p.add_argument("--input-size", type=int, nargs=3, default=None, metavar=("C", "H", "W"),
                    help="input of one sample for ONNX (default: the space's)")
     return p
@@ -58,16 +60,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _network(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], tuple[int, ...]]:
     from hwnas.api.errors import UserError
-    from hwnas.search.report import evaluation_network, resolve_arch
+    from hwnas.search.report import evaluation_network, evaluation_setting, resolve_arch
 
     if args.weights is None:
         if args.arch == "-":
             raise UserError("ARCH '-' means the architecture stored in --weights; pass --weights MODEL_PT or an ARCH")
         arch = resolve_arch(args.arch)
-        net, input_size, setting = evaluation_network(arch)
+        net, input_size, setting = evaluation_network(arch, args.setting)
         print(f"no --weights: exporting the evaluation network of {arch.archid} ({setting}) with fresh, untrained "
               "weights")
-        settings = {"space_kwargs": _evaluation_kwargs(arch), "freeze_kwargs": {}, "metrics": {}}
+        settings = {"space_kwargs": evaluation_setting(arch, args.setting)[0], "freeze_kwargs": {}, "metrics": {}}
         return net, arch, settings, tuple(args.input_size or input_size)
     from hwnas.export import ExportError, load_model, read_model_info
 
@@ -83,19 +85,9 @@ def _network(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], tuple[
     print(f"exporting {info.arch.archid} with the weights of {args.weights}")
     settings = {"space_kwargs": dict(info.space_kwargs), "freeze_kwargs": dict(info.freeze_kwargs),
                 "metrics": dict(info.metrics)}
-    return net, info.arch, settings, tuple(args.input_size or _default_input_size(info.arch.space, info.space_kwargs))
-
-
-def _evaluation_kwargs(arch: Any) -> dict[str, Any]:
-    # The settings evaluation_network builds with (the space's report setting over the arch's own);
-    # save_model rebuilds from them and refuses a model they do not describe, so a drift cannot go unseen.
-    from hwnas.search.builders import resolve_space_class
-
-    cls = resolve_space_class(arch.space)
-    kwargs = dict(arch.space_kwargs)
-    setting = getattr(cls, "report_kwargs", None) or {}
-    kwargs.update(setting(kwargs) if callable(setting) else setting)
-    return kwargs
+    recorded = info.metrics.get("input_size")  # hwnas train records the size it trained at
+    size = args.input_size or recorded or _default_input_size(info.arch.space, info.space_kwargs)
+    return net, info.arch, settings, tuple(int(v) for v in size)
 
 
 def _default_input_size(space: str, space_kwargs: dict[str, Any]) -> tuple[int, ...]:

@@ -164,8 +164,8 @@ SETTINGS: dict[str, str] = {
 }
 
 
-def evaluation_network(arch: ArchSpec, setting: str = "paper") -> tuple[nn.Module, tuple[int, ...], str]:
-    """The network whose figures ``hwnas report`` prints, its input size, and a line saying which it is.
+def evaluation_setting(arch: ArchSpec, setting: str = "paper") -> tuple[dict[str, Any], tuple[int, ...], str]:
+    """The space kwargs of the network ``hwnas report`` measures, its input size, and a line saying which it is.
 
     One rule for every space. ``paper``: the space's published evaluation network where the space
     class defines one in ``report_kwargs`` (DARTS: C=36, 20 cells, CIFAR-10, or C=48, 14 cells for
@@ -176,9 +176,9 @@ def evaluation_network(arch: ArchSpec, setting: str = "paper") -> tuple[nn.Modul
 
     Example:
         >>> from hwnas.api import ARCHS
-        >>> _, size, described = evaluation_network(ARCHS.get("darts_v2"))
-        >>> size, described.split(":")[0]
-        ((3, 32, 32), 'paper setting')
+        >>> kwargs, size, described = evaluation_setting(ARCHS.get("darts_v2"))
+        >>> kwargs["C"], kwargs["layers"], size, described.split(":")[0]
+        (36, 20, (3, 32, 32), 'paper setting')
     """
     if setting not in SETTINGS:
         raise UserError(f"unknown report setting {setting!r}; choose one of: {', '.join(SETTINGS)}")
@@ -187,16 +187,33 @@ def evaluation_network(arch: ArchSpec, setting: str = "paper") -> tuple[nn.Modul
     published = getattr(cls, "report_kwargs", None) if setting == "paper" else None
     if published:
         kwargs.update(published(kwargs) if callable(published) else published)
-    space = cls(**kwargs)
     recorded = arch.metrics.get("input_size") if not published else None
-    input_size = tuple(int(v) for v in (recorded or getattr(space, "default_input_size", (3, 32, 32))))
+    if recorded:
+        input_size = tuple(int(v) for v in recorded)
+    else:
+        with torch.device("meta"):  # only the attribute is read
+            input_size = tuple(getattr(cls(**kwargs), "default_input_size", (3, 32, 32)))
     if published:
         what = "paper setting"
     else:
         what = "search setting" + (" (the space defines no published evaluation network)" if setting == "paper" else "")
     described = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
     size = "x".join(str(v) for v in input_size)
-    return freeze(space, arch), input_size, f"{what}: {described}, input {size}"
+    return kwargs, input_size, f"{what}: {described}, input {size}"
+
+
+def evaluation_network(arch: ArchSpec, setting: str = "paper") -> tuple[nn.Module, tuple[int, ...], str]:
+    """The network whose figures ``hwnas report`` prints (see :func:`evaluation_setting`), its input size and
+    the line describing it.
+
+    Example:
+        >>> from hwnas.api import ARCHS
+        >>> _, size, described = evaluation_network(ARCHS.get("darts_v2"))
+        >>> size, described.split(":")[0]
+        ((3, 32, 32), 'paper setting')
+    """
+    kwargs, input_size, described = evaluation_setting(arch, setting)
+    return freeze(resolve_space_class(arch)(**kwargs), arch), input_size, described
 
 
 def hardware_figures(arch: ArchSpec, net: nn.Module, input_size: tuple[int, ...], target: str) -> dict[str, Any]:

@@ -191,7 +191,8 @@ def _finish(out: Path, cfg: TrainRunConfig, arch: ArchSpec, built: BuiltModel, t
     if info.is_main:
         from hwnas.export.pt import save_model
 
-        metrics = {"test_acc": test["acc"], "test_acc_top5": test["acc_top5"], "epochs": cfg.epochs}
+        metrics = {"test_acc": test["acc"], "test_acc_top5": test["acc_top5"], "epochs": cfg.epochs,
+                   "input_size": list(built.input_size)}
         save_model(model_path, net, arch, space_kwargs=built.space_kwargs, freeze_kwargs=built.freeze_kwargs,
                    metrics=metrics)
         if trainer.ema is not None:
