@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from dataclasses import dataclass
@@ -98,12 +99,16 @@ def _run(cfg: TrainRunConfig, arch: ArchSpec, info: DistInfo, device: torch.devi
     if info.is_main:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         write_text_atomic(out / "config.yaml", dump_yaml(cfg))
-        arch.save(out / "arch.json")
     data = build_train_data(cfg.data, seed=cfg.seed)
     built = build_train_model(arch, space_kwargs=dict(cfg.model.space_kwargs),
                               freeze_kwargs=dict(cfg.model.freeze_kwargs), num_classes=data.num_classes,
                               in_channels=data.in_channels, image_size=data.image_size,
                               aux_weight=cfg.reg.aux_weight, drop_path=cfg.reg.drop_path)
+    # The run's arch.json records the network as trained (its widths, classes, input), so that
+    # `hwnas report runs/<name>/arch.json --setting search` and `hwnas export` see this very network.
+    arch = dataclasses.replace(arch, space_kwargs=built.space_kwargs, metrics={"input_size": list(built.input_size)})
+    if info.is_main:
+        arch.save(out / "arch.json")
     net = built.net.to(device)
     train_loader = _loader(data.train, cfg, info, shuffle=True)
     steps = len(train_loader) if cfg.max_steps_per_epoch is None else min(len(train_loader), cfg.max_steps_per_epoch)
@@ -200,6 +205,7 @@ def _finish(out: Path, cfg: TrainRunConfig, arch: ArchSpec, built: BuiltModel, t
                        freeze_kwargs=built.freeze_kwargs, metrics={"test_acc": test_ema["acc"]})  # type: ignore[index]
         report = train_report(out, cfg=cfg, arch=arch, built=built, net=net, history=history, test=test,
                               test_ema=test_ema, data=data)
+        arch.with_metrics(params=report["params"], flops=report["flops"], test_acc=test["acc"]).save(out / "arch.json")
         if logger is not None:
             logger.scalars({"test/acc": test["acc"], "test/acc_top5": test["acc_top5"], "test/loss": test["loss"]},
                            cfg.epochs - 1)

@@ -229,3 +229,20 @@ def test_a_user_training_recipe_starts_from_a_shipped_one(tmp_path):
     mine.write_text("base: quickstart\n")  # a search recipe is not a training recipe
     with pytest.raises(ConfigError, match="unknown base recipe 'quickstart'; shipped recipes: darts_cifar10"):
         load_train_config(str(mine))
+
+
+def test_train_report_agrees_with_hwnas_report_and_export_reads_the_run(tmp_path, capsys):
+    from hwnas.cli import main
+
+    cfg = load_train_config("quick", [*TINY, f"out_dir={tmp_path}"])
+    run = run_training(cfg, nb201_str_to_arch(NB201, C=4, N=1), verbose=False)
+    capsys.readouterr()
+    assert main(["report", str(run.run_dir / "arch.json"), "--setting", "search", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["params"], figures["flops"]) == (run.report["params"], run.report["flops"])
+    assert figures["input_size"] == [1, 28, 28]  # the embedded data's images, as trained
+    out = tmp_path / "net.pt"
+    assert main(["export", str(run.run_dir / "arch.json"), "--weights", str(run.model_path), "--format", "pt",
+                 "--out", str(out)]) == 0
+    x = torch.randn(2, 1, 28, 28)
+    assert torch.equal(load_model(out)(x), load_model(run.model_path)(x))
