@@ -47,8 +47,13 @@ def _pareto_section(seen: list[SeenArch], cost_label: str) -> str:
     return "\n".join(rows)
 
 
-def finalise(ctx: RunContext, results: list[LeafResult], chosen: LeafResult, tree: SplitTree) -> ArchSpec:
-    """Write the run's outputs for the chosen leaf's architecture and return it with its metrics."""
+def finalise(ctx: RunContext, results: list[LeafResult], chosen: LeafResult, tree: SplitTree, *,
+             seen: tuple[list[SeenArch], str] | None = None) -> ArchSpec:
+    """Write the run's outputs for the chosen leaf's architecture and return it with its metrics.
+
+    ``seen``: the architectures the run saw and the cost axis (:func:`hwnas.search.pareto.seen_archs`), when the
+    caller measured them already (on every rank of a torchrun job).
+    """
     cfg, leaf = ctx.cfg, chosen.leaf
     metrics = arch_metrics(chosen.arch, space_name=cfg.space.name, space_kwargs=dict(chosen.arch.space_kwargs),
                            input_size=tuple(ctx.example.shape[1:]))
@@ -75,13 +80,13 @@ def finalise(ctx: RunContext, results: list[LeafResult], chosen: LeafResult, tre
         ctx.logger().split_tree(tree.rows(), cfg.train.epochs)
     arch = chosen.arch.with_metrics(**metrics)
     arch.save(ctx.out / "arch.json")
-    seen, cost_label = seen_archs(ctx, results, chosen)
-    png, rgb = pareto_png(seen, cost_label=cost_label, title=f"{cfg.name}: architectures seen")
+    seen_list, cost_label = seen if seen is not None else seen_archs(ctx, results, chosen)
+    png, rgb = pareto_png(seen_list, cost_label=cost_label, title=f"{cfg.name}: architectures seen")
     write_bytes_atomic(ctx.out / "pareto.png", png)
     ctx.logger().image("report/pareto", rgb, leaf.trainer.global_step)
-    sections.append(_pareto_section(seen, cost_label))
+    sections.append(_pareto_section(seen_list, cost_label))
     write_report(ctx.out / "report.md", cfg=cfg, arch=arch, history=leaf.history, sections=sections)
-    write_report_json(ctx.out / "report.json", cfg=cfg, arch=arch, history=leaf.history, seen=seen,
+    write_report_json(ctx.out / "report.json", cfg=cfg, arch=arch, history=leaf.history, seen=seen_list,
                       cost_label=cost_label, leaves={r.leaf.id: r.score for r in results} if len(results) > 1 else None,
                       selection=chosen.log)
     ctx.logger().text("arch", "```\n" + arch.to_json() + "\n```", leaf.trainer.global_step)

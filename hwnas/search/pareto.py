@@ -70,7 +70,7 @@ def seen_archs(ctx: Any, results: list[LeafResult], chosen: LeafResult) -> tuple
         for archid, (arch, source) in candidates.items():
             with fixed_to(sn, arch):
                 m = measure(sn, ctx.probe_loader, key=_PARETO_KEY, seed=ctx.cfg.seed,
-                            max_batches=ctx.cfg.train.eval_batches, device=ctx.device)
+                            max_batches=ctx.cfg.train.eval_batches, device=ctx.device, dist=ctx.dist)
             if terms:
                 cost = price_arch(r.leaf.loss.terms[0].cost_fn, sn, arch)
             else:

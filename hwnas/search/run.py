@@ -41,6 +41,7 @@ from hwnas.search.checkpoint import (
 from hwnas.search.config import SearchConfig
 from hwnas.search.finalise import finalise
 from hwnas.search.leaf import Leaf
+from hwnas.search.pareto import seen_archs
 from hwnas.search.prepare import RunContext, prepare_run, unique_run_dir
 from hwnas.search.recipes import load_search_config
 from hwnas.search.reproducibility import capture_rng_state, restore_rng_state, seed_everything, set_deterministic
@@ -245,7 +246,9 @@ def _run(ctx: RunContext, ckpt: Path | None, *, fresh: bool, on_step: StepCallba
     chosen = choose_leaf(ctx, results, tree)
     # Every rank selected the same architecture (its measurements are summed over the ranks); rank 0 writes
     # the outputs and the others take its figures.
-    arch = finalise(ctx, results, chosen, tree) if ctx.dist.is_main else chosen.arch
+    # The architectures seen are measured on every rank (summed over the shards), as selection measures.
+    seen = seen_archs(ctx, results, chosen)
+    arch = finalise(ctx, results, chosen, tree, seen=seen) if ctx.dist.is_main else chosen.arch
     arch = _same_arch(arch, ctx.dist)
     ck.save(stage="done", selection={"done": {r.leaf.id: {"arch_json": r.arch.to_json(), "log": r.log}
                                               for r in results}, "current": None})
