@@ -52,10 +52,13 @@ def reduction_layers(layers: int) -> tuple[int, int]:
 
 
 def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
-    """Zero whole samples with probability ``drop_prob`` and rescale the rest (DARTS' drop-path)."""
-    keep = 1.0 - drop_prob
-    mask = x.new_empty(x.shape[0], 1, 1, 1).bernoulli_(keep)
-    return x / keep * mask
+    """Zero whole samples with probability ``drop_prob`` and rescale the rest (DARTS' drop-path).
+
+    timm's ``drop_path``: the same draws as DARTS's (one Bernoulli(1 - p) per sample) and the same scaling.
+    """
+    from timm.layers import drop_path as _timm_drop_path
+
+    return _timm_drop_path(x, drop_prob, training=True)
 
 
 class EvalCell(nn.Module):

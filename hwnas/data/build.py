@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from torch.utils.data import Dataset, Subset
 
 from hwnas.api.registries import DATASETS
+from hwnas.data.augment import Augment
 from hwnas.data.builders import DatasetSplits
 from hwnas.data.config import DataConfig
 from hwnas.data.errors import DatasetError
@@ -117,11 +120,19 @@ def stratified_order(n: int, labels: np.ndarray | None, seed: int) -> np.ndarray
     return np.argsort(keys, kind="stable")
 
 
-def _build(name: str, root: str | Path | None, download: bool, image_size: int | None, cutout: int) -> DatasetSplits:
+def _build(name: str, root: str | Path | None, download: bool, image_size: int | None, cutout: int,
+           augment: Augment | None = None) -> DatasetSplits:
     if cutout < 0:
         raise DatasetError(f"cutout must be >= 0 (0 disables it), got {cutout}")
     builder = DATASETS.get(name)
-    return builder(root=root, download=download, image_size=image_size, cutout=cutout)
+    extra: dict[str, Any] = {}
+    if augment is not None and augment != Augment():
+        params = inspect.signature(builder).parameters
+        if "augment" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            raise DatasetError(f"dataset {name!r} takes no augment= (RandAugment, colour jitter): add an "
+                               "'augment: Augment | None = None' keyword to its builder, or drop those settings")
+        extra["augment"] = augment
+    return builder(root=root, download=download, image_size=image_size, cutout=cutout, **extra)
 
 
 def _cap(order: np.ndarray, subset: int | None) -> list[int]:
@@ -166,7 +177,7 @@ def build_search_data(*, name: str = "embedded", root: str | Path | None = None,
 
 def build_eval_data(*, name: str = "embedded", root: str | Path | None = None, download: bool = False,
                     image_size: int | None = None, subset: int | None = None, seed: int = 0,
-                    cutout: int = 0) -> EvalData:
+                    cutout: int = 0, augment: Augment | None = None) -> EvalData:
     """Build the splits for retraining: the whole training split and the test split (``subset`` caps each).
 
     Example:
@@ -176,7 +187,7 @@ def build_eval_data(*, name: str = "embedded", root: str | Path | None = None, d
     """
     if subset is not None and subset < 1:
         raise DatasetError(f"subset must be a positive number of images, got {subset}")
-    splits = _build(name, root, download, image_size, cutout)
+    splits = _build(name, root, download, image_size, cutout, augment)
     train, test = splits.train, splits.test
     if subset is not None:
         for attr, stream in (("train", _EVAL_TRAIN_STREAM), ("test", _TEST_STREAM)):

@@ -1,6 +1,7 @@
 """Dataset builders registered in ``hwnas.api.DATASETS``.
 
-A builder is called as ``builder(*, root, download, image_size, cutout)`` and returns a
+A builder is called as ``builder(*, root, download, image_size, cutout)`` (plus ``augment=`` when a training run
+asks for RandAugment or another colour jitter, see :class:`hwnas.data.augment.Augment`) and returns a
 :class:`DatasetSplits`: the training split with training transforms and the test split with evaluation
 transforms. :func:`hwnas.data.build_search_data` cuts the held-out architecture split out of ``train``.
 Register your own with ``@DATASETS.register("name")`` and the same signature.
@@ -17,6 +18,7 @@ from hwnas.api.registries import DATASETS
 from hwnas.data import _cifar
 from hwnas.data._idx import find_idx, read_idx
 from hwnas.data.arrays import ArrayDataset
+from hwnas.data.augment import Augment
 from hwnas.data.embedded import FASHION_CLASSES, load_embedded
 from hwnas.data.errors import DatasetError, DatasetNotFoundError
 from hwnas.data.transforms import array_transforms, imagenet_transforms
@@ -62,7 +64,7 @@ def _not_found(name: str, root: Path, expected: str, *, downloadable: bool = Tru
 
 @DATASETS.register("embedded")
 def embedded(*, root: str | Path | None = None, download: bool = False, image_size: int | None = None,
-             cutout: int = 0) -> DatasetSplits:
+             cutout: int = 0, augment: Augment | None = None) -> DatasetSplits:
     """The Fashion-MNIST subset shipped with hwnas (1x28x28, 10 classes); ``image_size=32`` pads to 32x32.
 
     Training transforms: random crop (pad 2), horizontal flip, normalize (+ Cutout if asked).
@@ -73,7 +75,7 @@ def embedded(*, root: str | Path | None = None, download: bool = False, image_si
     arrays = load_embedded()
     size = image_size or 28
     train_tf, eval_tf = array_transforms(native=28, size=size, stats="fashion_mnist", crop_pad=2, flip=True,
-                                         cutout=cutout)
+                                         cutout=cutout, augment=augment)
     train = ArrayDataset(arrays["train_images"], arrays["train_labels"], train_tf, FASHION_CLASSES)
     test = ArrayDataset(arrays["test_images"], arrays["test_labels"], eval_tf, FASHION_CLASSES)
     return DatasetSplits(train, test, 10, 1, size, FASHION_CLASSES)
@@ -83,7 +85,7 @@ def embedded(*, root: str | Path | None = None, download: bool = False, image_si
 
 
 def _cifar_splits(name: str, layout: _cifar.CifarLayout, tv_class: str, stats: str, *, root: str | Path | None,
-                  download: bool, image_size: int | None, cutout: int) -> DatasetSplits:
+                  download: bool, image_size: int | None, cutout: int, augment: Augment | None) -> DatasetSplits:
     base = _need_root(name, root, f"{name} (the folder holding {layout.folder}/)")
     folder = _cifar.find_folder(base, layout)
     if folder is None and download:
@@ -96,7 +98,7 @@ def _cifar_splits(name: str, layout: _cifar.CifarLayout, tv_class: str, stats: s
         raise _not_found(name, base, f"{layout.folder}/")
     size = image_size or 32
     train_tf, eval_tf = array_transforms(native=32, size=size, stats=stats, crop_pad=4 * size // 32, flip=True,
-                                         cutout=cutout)
+                                         cutout=cutout, augment=augment)
     classes = tuple(_cifar.read_classes(folder, layout))
     xs, ys = _cifar.read_split(folder, layout, train=True)
     xt, yt = _cifar.read_split(folder, layout, train=False)
@@ -106,18 +108,18 @@ def _cifar_splits(name: str, layout: _cifar.CifarLayout, tv_class: str, stats: s
 
 @DATASETS.register("cifar10")
 def cifar10(*, root: str | Path | None = None, download: bool = False, image_size: int | None = None,
-            cutout: int = 0) -> DatasetSplits:
+            cutout: int = 0, augment: Augment | None = None) -> DatasetSplits:
     """CIFAR-10 from ``root/cifar-10-batches-py`` (torchvision's layout). Train: crop 32 pad 4, flip, normalize."""
     return _cifar_splits("cifar10", _cifar.CIFAR10, "CIFAR10", "cifar10", root=root, download=download,
-                         image_size=image_size, cutout=cutout)
+                         image_size=image_size, cutout=cutout, augment=augment)
 
 
 @DATASETS.register("cifar100")
 def cifar100(*, root: str | Path | None = None, download: bool = False, image_size: int | None = None,
-             cutout: int = 0) -> DatasetSplits:
+             cutout: int = 0, augment: Augment | None = None) -> DatasetSplits:
     """CIFAR-100 (fine labels) from ``root/cifar-100-python``. Same transforms as CIFAR-10, own statistics."""
     return _cifar_splits("cifar100", _cifar.CIFAR100, "CIFAR100", "cifar100", root=root, download=download,
-                         image_size=image_size, cutout=cutout)
+                         image_size=image_size, cutout=cutout, augment=augment)
 
 
 # --------------------------------------------------------------------------------------------- MNIST family
@@ -137,7 +139,7 @@ def _find_idx_folder(base: Path, tv_folder: str) -> Path | None:
 
 
 def _mnist_splits(name: str, tv_class: str, classes: tuple[str, ...], *, flip: bool, root: str | Path | None,
-                  download: bool, image_size: int | None, cutout: int) -> DatasetSplits:
+                  download: bool, image_size: int | None, cutout: int, augment: Augment | None) -> DatasetSplits:
     base = _need_root(name, root, f"{name} (the folder holding {tv_class}/raw/ or the four idx files)")
     folder = _find_idx_folder(base, tv_class)
     if folder is None and download:
@@ -149,7 +151,8 @@ def _mnist_splits(name: str, tv_class: str, classes: tuple[str, ...], *, flip: b
     if folder is None:
         raise _not_found(name, base, f"{tv_class}/raw/ or the four idx files (train-images-idx3-ubyte[.gz], ...)")
     size = image_size or 28
-    train_tf, eval_tf = array_transforms(native=28, size=size, stats=name, crop_pad=2, flip=flip, cutout=cutout)
+    train_tf, eval_tf = array_transforms(native=28, size=size, stats=name, crop_pad=2, flip=flip, cutout=cutout,
+                                         augment=augment)
     out = []
     for train, tf in ((True, train_tf), (False, eval_tf)):
         paths = [find_idx(folder, stem) for stem in _IDX[train]]
@@ -166,18 +169,18 @@ def _mnist_splits(name: str, tv_class: str, classes: tuple[str, ...], *, flip: b
 
 @DATASETS.register("mnist")
 def mnist(*, root: str | Path | None = None, download: bool = False, image_size: int | None = None,
-          cutout: int = 0) -> DatasetSplits:
+          cutout: int = 0, augment: Augment | None = None) -> DatasetSplits:
     """MNIST from ``root/MNIST/raw`` (torchvision) or a folder with the idx files. Train: crop pad 2 (no flip)."""
     return _mnist_splits("mnist", "MNIST", tuple(str(i) for i in range(10)), flip=False, root=root,
-                         download=download, image_size=image_size, cutout=cutout)
+                         download=download, image_size=image_size, cutout=cutout, augment=augment)
 
 
 @DATASETS.register("fashion_mnist")
 def fashion_mnist(*, root: str | Path | None = None, download: bool = False, image_size: int | None = None,
-                  cutout: int = 0) -> DatasetSplits:
+                  cutout: int = 0, augment: Augment | None = None) -> DatasetSplits:
     """Fashion-MNIST from ``root/FashionMNIST/raw`` or a folder with the idx files. Train: crop pad 2, flip."""
     return _mnist_splits("fashion_mnist", "FashionMNIST", FASHION_CLASSES, flip=True, root=root,
-                         download=download, image_size=image_size, cutout=cutout)
+                         download=download, image_size=image_size, cutout=cutout, augment=augment)
 
 
 # --------------------------------------------------------------------------------------------- ImageFolder
@@ -201,7 +204,7 @@ def _image_folder(path: Path, class_to_idx: dict[str, int] | None, transform: ob
 
 @DATASETS.register("imagefolder")
 def imagefolder(*, root: str | Path | None = None, download: bool = False, image_size: int | None = None,
-                cutout: int = 0) -> DatasetSplits:
+                cutout: int = 0, augment: Augment | None = None) -> DatasetSplits:
     """ImageNet layout: ``root/train/<class>/*.jpg`` and ``root/val/<class>/*.jpg`` (RGB, default 224x224).
 
     Train: RandomResizedCrop, flip, colour jitter, normalize; eval: resize to size/0.875, centre crop.
@@ -216,7 +219,7 @@ def imagefolder(*, root: str | Path | None = None, download: bool = False, image
             "at a folder holding train/<class>/*.jpg and val/<class>/*.jpg (the ImageNet layout)"
         )
     size = image_size or 224
-    train_tf, eval_tf = imagenet_transforms(size=size, cutout=cutout)
+    train_tf, eval_tf = imagenet_transforms(size=size, cutout=cutout, augment=augment)
     train = _image_folder(base / "train", None, train_tf)
     val_classes = sorted(p.name for p in (base / "val").iterdir() if p.is_dir())
     unknown = sorted(set(val_classes) - set(train.class_to_idx))

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torchvision import transforms as T
 
+from hwnas.data.augment import Augment, TensorRandAugment
+
 #: Per-channel mean and standard deviation of each dataset's training split (pixel values in [0, 1]).
 STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
@@ -18,6 +20,8 @@ STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
+#: DARTS's ImageNet colour jitter (brightness, contrast, saturation, hue).
+DARTS_COLOR_JITTER = (0.4, 0.4, 0.4, 0.2)
 
 
 class Cutout:
@@ -71,11 +75,11 @@ class Fit:
 
 
 def array_transforms(*, native: int, size: int, stats: str, crop_pad: int, flip: bool,
-                     cutout: int = 0) -> tuple[Transform, Transform]:
+                     cutout: int = 0, augment: Augment | None = None) -> tuple[Transform, Transform]:
     """(train, eval) transforms for CHW float tensors in [0, 1] from in-memory arrays (CIFAR, MNIST, embedded).
 
-    Train: fit to ``size``, random crop with ``crop_pad`` zero padding, optional horizontal flip,
-    normalize, optional Cutout. Eval: fit and normalize.
+    Train: fit to ``size``, random crop with ``crop_pad`` zero padding, optional horizontal flip, the
+    ``augment`` extras (colour jitter, RandAugment), normalize, optional Cutout. Eval: fit and normalize.
     """
     mean, std = STATS[stats]
     fit = [Fit(native, size)] if size != native else []
@@ -84,24 +88,31 @@ def array_transforms(*, native: int, size: int, stats: str, crop_pad: int, flip:
         train.append(T.RandomCrop(size, padding=crop_pad))
     if flip:
         train.append(T.RandomHorizontalFlip())
+    if augment is not None:
+        jitter = augment.jitter(None)
+        train += [jitter] if jitter is not None else []
+        train += [TensorRandAugment(ra) for ra in augment.pil_transforms(channels=len(mean))]
     train.append(T.Normalize(mean, std))
     if cutout:
         train.append(Cutout(cutout))
     return T.Compose(train), T.Compose([*fit, T.Normalize(mean, std)])
 
 
-def imagenet_transforms(*, size: int = 224, cutout: int = 0,
-                        stats: Sequence[Sequence[float]] | None = None) -> tuple[Transform, Transform]:
+def imagenet_transforms(*, size: int = 224, cutout: int = 0, stats: Sequence[Sequence[float]] | None = None,
+                        augment: Augment | None = None) -> tuple[Transform, Transform]:
     """(train, eval) transforms for PIL images in the ImageNet style.
 
-    Train: RandomResizedCrop(size), horizontal flip, colour jitter (0.4, 0.4, 0.4, 0.2 as in DARTS),
-    normalize, optional Cutout. Eval: resize the short side to size / 0.875 then centre crop.
+    Train: RandomResizedCrop(size), horizontal flip, colour jitter (0.4, 0.4, 0.4, 0.2 as in DARTS unless
+    ``augment`` sets another), RandAugment if asked, normalize, optional Cutout. Eval: resize the short side to
+    size / 0.875 then centre crop.
     """
     mean, std = stats if stats is not None else STATS["imagenet"]
     norm = T.Normalize(mean, std)
+    augment = augment or Augment()
+    jitter = augment.jitter(DARTS_COLOR_JITTER)
     train: list[Transform] = [
-        T.RandomResizedCrop(size), T.RandomHorizontalFlip(),
-        T.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.2), T.ToTensor(), norm,
+        T.RandomResizedCrop(size), T.RandomHorizontalFlip(), *([jitter] if jitter is not None else []),
+        *augment.pil_transforms(), T.ToTensor(), norm,
     ]
     if cutout:
         train.append(Cutout(cutout))

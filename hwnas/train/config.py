@@ -25,9 +25,10 @@ class ModelConfig:
 class TrainDataConfig:
     """The ``data:`` section of a training recipe.
 
-    ``valid_portion`` holds out that share of the training split (stratified, seeded) to monitor each epoch; the
-    test split is evaluated once, after the last epoch, and reported as such. The papers' protocols hold
-    nothing out (``0``) and train on the whole training split.
+    ``randaugment`` and ``color_jitter`` add timm's RandAugment and torchvision's ColorJitter to the training
+    transforms (:class:`hwnas.data.augment.Augment`). ``valid_portion`` holds out that share of the training
+    split (stratified, seeded) to monitor each epoch; the test split is evaluated once, after the last epoch,
+    and reported as such. The papers' protocols hold nothing out (``0``) and train on the whole training split.
     """
 
     name: str = "embedded"
@@ -40,6 +41,10 @@ class TrainDataConfig:
     eval_batch_size: int | None = None
     num_workers: int = 0
     cutout: int = 0
+    #: timm RandAugment config string (``rand-m9-mstd0.5``), or None.
+    randaugment: str | None = None
+    #: (brightness, contrast, saturation, hue) replacing the dataset's colour jitter; None keeps its own.
+    color_jitter: tuple[float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.valid_portion < 1.0:

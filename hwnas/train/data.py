@@ -9,6 +9,7 @@ import numpy as np
 from torch.utils.data import Dataset, Subset
 
 from hwnas.data import build_eval_data
+from hwnas.data.augment import Augment
 from hwnas.data.build import stratified_order
 from hwnas.data.sampler import mix_seed
 from hwnas.train.config import TrainDataConfig
@@ -45,8 +46,9 @@ def build_train_data(cfg: TrainDataConfig, *, seed: int) -> TrainData:
         >>> len(d.train), len(d.valid), len(d.test)
         (900, 100, 1000)
     """
+    augment = Augment(randaugment=cfg.randaugment, color_jitter=cfg.color_jitter)
     ev = build_eval_data(name=cfg.name, root=cfg.root, download=cfg.download, image_size=cfg.image_size,
-                         subset=cfg.subset, seed=seed, cutout=cfg.cutout)
+                         subset=cfg.subset, seed=seed, cutout=cfg.cutout, augment=augment)
     train, valid = ev.train, None
     if cfg.valid_portion > 0:
         n = len(train)  # type: ignore[arg-type]

@@ -246,3 +246,46 @@ def test_train_report_agrees_with_hwnas_report_and_export_reads_the_run(tmp_path
                  "--out", str(out)]) == 0
     x = torch.randn(2, 1, 28, 28)
     assert torch.equal(load_model(out)(x), load_model(run.model_path)(x))
+
+
+def test_randaugment_and_color_jitter_reach_the_training_transforms_only(tmp_path):
+    from hwnas.data.augment import Augment, TensorRandAugment
+    from hwnas.data.errors import DatasetError
+    from hwnas.train.config import TrainDataConfig
+    from hwnas.train.data import _base, build_train_data
+
+    d = build_train_data(TrainDataConfig(subset=20, valid_portion=0.5, randaugment="rand-m9-mstd0.5",
+                                         color_jitter=(0.4, 0.4, 0.4, 0.1)), seed=0)
+    train_tf, valid_tf = _base(d.train)[0].transform.transforms, _base(d.valid)[0].transform.transforms
+    names = [type(t).__name__ for t in train_tf]
+    assert names.index("ColorJitter") < names.index("TensorRandAugment") < names.index("Normalize")
+    assert not any(isinstance(t, TensorRandAugment) for t in valid_tf)
+    torch.manual_seed(0)
+    x = _base(d.train)[0].images[0].float() / 255
+    ra = next(t for t in train_tf if isinstance(t, TensorRandAugment))
+    outs = [ra(x) for _ in range(8)]
+    assert outs[0].shape == x.shape and any(not torch.allclose(o, x, atol=1 / 255) for o in outs)
+    write_fake("imagefolder", tmp_path)
+    from hwnas.data import build_eval_data
+
+    folder = build_eval_data(name="imagefolder", root=tmp_path, image_size=32,
+                             augment=Augment(color_jitter=(0.4, 0.4, 0.4, 0.1)))
+    jitter = next(t for t in folder.train.transform.transforms if type(t).__name__ == "ColorJitter")
+    assert jitter.hue == (-0.1, 0.1)  # ProxylessNAS's "strong" jitter, not DARTS's hue 0.2
+    with pytest.raises(DatasetError, match="'rand-x9' is not a timm RandAugment config"):
+        Augment(randaugment="rand-x9")
+
+
+def test_a_builder_without_augment_says_how_to_add_it(monkeypatch):
+    from hwnas.api import DATASETS
+    from hwnas.data import build_eval_data
+    from hwnas.data.augment import Augment
+    from hwnas.data.errors import DatasetError
+
+    def _builder(*, root=None, download=False, image_size=None, cutout=0):  # an older user builder
+        return DATASETS.get("embedded")(image_size=image_size, cutout=cutout)
+
+    monkeypatch.setitem(DATASETS._items, "_no_augment_ds", _builder)
+    assert len(build_eval_data(name="_no_augment_ds", subset=10).train) == 10  # fine without extras
+    with pytest.raises(DatasetError, match="takes no augment=.*add an 'augment: Augment . None = None' keyword"):
+        build_eval_data(name="_no_augment_ds", subset=10, augment=Augment(randaugment="rand-m9"))
