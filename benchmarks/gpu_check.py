@@ -1,4 +1,5 @@
-"""CUDA paths in one short run: AMP, channels_last, memory per strategy, ProxylessNAS lean memory, DDP over NCCL.
+"""CUDA paths in one short run: AMP, channels_last, memory per strategy, ProxylessNAS lean memory, DDP over NCCL,
+hwnas train with AMP against a plain loop, and hwnas train under torchrun over NCCL.
 
 Run on a GPU machine (on a CPU it reports what it can and says what it skipped):
 
@@ -129,6 +130,45 @@ def _ddp_worker(rank: int, world: int, init: str, result_path: str, backend: str
     dist.destroy_process_group()
 
 
+def _train_figures(device: torch.device) -> dict[str, Any]:
+    """hwnas train's engine vs a plain loop on DARTS-V2 (C=36, 20 cells, batch 96) with autocast + channels_last,
+    and the CUDA memory peak of the hwnas run."""
+    import types
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import train_throughput as tt
+
+    args = types.SimpleNamespace(C=36, layers=20, batch=96, steps=10, amp=True)
+    batches = tt._batches(args, device)
+    torch.cuda.reset_peak_memory_stats(device)
+    hw = [tt._hwnas_round(args, device, batches) for _ in range(2)]
+    peak = torch.cuda.max_memory_allocated(device)
+    plain = [tt._plain_round(args, device, batches) for _ in range(2)]
+    return {"hwnas_images_per_s": hw, "plain_images_per_s": plain, "ratio": max(hw) / max(plain),
+            "peak_mib_hwnas": peak / 2**20, "amp_dtype": str(tt.amp_dtype_for("auto", device))}
+
+
+def _train_torchrun(world: int) -> dict[str, Any]:
+    """``torchrun -m hwnas train`` over NCCL with every visible GPU, a few steps on the embedded data."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(world), "-m", "hwnas", "train",
+               "darts_v2", "--quiet", "--set", "device=cuda", "--set", f"out_dir={d}", "--set", "epochs=2",
+               "--set", "max_steps_per_epoch=20", "--set", "model.space_kwargs={C: 16, layers: 8}",
+               "--set", "data.image_size=32", "--set", "data.batch_size=128"]
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=420)
+        out = {"returncode": proc.returncode, "seconds": time.perf_counter() - t, "world": world,
+               "tail": proc.stderr[-600:]}
+        report = os.path.join(d, "quick", "report.json")
+        if os.path.exists(report):
+            with open(report) as f:
+                r = json.load(f)
+            out.update(test_acc=r["test"]["acc"], images_per_s=[h["train/images_per_s"] for h in r["history"]])
+        return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=None)
@@ -152,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             _step_figures(s, kw, device=device, amp=True, batch=batch, channels_last=True) for s, kw in runs
         ]
         report["proxyless_memory"] = _lean_memory(device)
+        report["train_amp"] = _train_figures(device)
+        report["train_torchrun_nccl"] = _train_torchrun(torch.cuda.device_count())
         world = torch.cuda.device_count()
         with tempfile.TemporaryDirectory() as d:
             res = os.path.join(d, "ddp.json")
@@ -165,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             torch.multiprocessing.spawn(_ddp_worker, args=(2, f"file://{d}/pg", res, "gloo"), nprocs=2)
             with open(res) as f:
                 report["ddp_gloo_cpu"] = json.load(f)
-        report["skipped"] += ["amp fp16 + channels_last on CUDA", "CUDA memory peaks", "DDP over NCCL"]
+        report["skipped"] += ["amp fp16 + channels_last on CUDA", "CUDA memory peaks", "DDP over NCCL",
+                              "hwnas train with AMP and under torchrun over NCCL"]
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
