@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import sys
 from dataclasses import dataclass
@@ -131,10 +132,13 @@ def _run(cfg: TrainRunConfig, arch: ArchSpec, info: DistInfo, device: torch.devi
         if ArchSpec.from_dict(state["arch"]).archid != arch.archid:
             raise CheckpointError(f"{out} trained {state['arch'].get('archid')}, not {arch.archid}; resume it with "
                                   "its own arch.json (hwnas train --resume RUN_DIR takes the one in the folder)")
+        if state.get("stage") == STAGE_DONE and (out / "report.json").is_file():
+            # A finished run is not trained again, and its test split is not measured a second time.
+            if verbose:
+                print(f"hwnas train: {out} finished already; its model and report are unchanged", file=sys.stderr)
+            return TrainResult(out, out / "model.pt", json.loads((out / "report.json").read_text()))
         trainer.load_state_dict(state["trainer"])
         start, history = int(state["epoch"]) + 1, list(state["history"])
-        if state.get("stage") == STAGE_DONE:
-            start = cfg.epochs
     if verbose:
         print(f"hwnas train: {arch.archid} ({arch.space}) on {data.describe()}", file=sys.stderr)
         print(f"  {_describe(built, cfg, device, info)}; {threads}", file=sys.stderr)
