@@ -92,7 +92,8 @@ def pareto_png(seen: list[SeenArch], *, cost_label: str, title: str) -> tuple[by
     pts = [(s.acc, s.cost) for s in seen]
     front = set(pareto_front(pts))
     others = [s for i, s in enumerate(seen) if i not in front and not s.chosen]
-    ax.scatter([s.cost for s in others], [s.acc for s in others], s=22, c="#9aa5b1", label="seen")
+    if others:
+        ax.scatter([s.cost for s in others], [s.acc for s in others], s=22, c="#9aa5b1", label="seen, dominated")
     fr = sorted((seen[i] for i in front), key=lambda s: s.cost)
     ax.plot([s.cost for s in fr], [s.acc for s in fr], "-o", c="#1f6feb", ms=5, lw=1.2, label="Pareto front")
     for s in seen:

@@ -144,7 +144,9 @@ def _run(cfg: TrainRunConfig, arch: ArchSpec, info: DistInfo, device: torch.devi
         print(f"  {_describe(built, cfg, device, info)}; {threads}", file=sys.stderr)
         print(f"  run folder: {out}" + (f", resuming at epoch {start}" if resume_dir is not None else ""),
               file=sys.stderr)
-    logger = _logger(out, info, purge_step=start if resume_dir is not None else None)
+    # Every scalar is logged at the optimizer step (epoch figures at the epoch's last step), so all charts share
+    # one axis; a resumed run drops whatever the killed one logged after its checkpoint.
+    logger = _logger(out, info, purge_step=trainer.global_step + 1 if resume_dir is not None else None)
     valid_loader = _eval_loader(data.valid, cfg, info) if data.valid is not None else None
     try:
         for epoch in range(start, cfg.epochs):
@@ -176,7 +178,8 @@ def _run(cfg: TrainRunConfig, arch: ArchSpec, info: DistInfo, device: torch.devi
                     row.update({f"valid_ema/{k}": v for k, v in ema.items() if k != "images"})
             history.append(row)
             if logger is not None:
-                logger.scalars({k: v for k, v in row.items() if k != "epoch"}, epoch)
+                logger.scalars({k: v for k, v in row.items() if k != "epoch"} | {"epoch": epoch + 1},
+                               trainer.global_step)
             if verbose:
                 print(_epoch_line(row, cfg.epochs), file=sys.stderr)
             last = epoch == cfg.epochs - 1
@@ -212,7 +215,7 @@ def _finish(out: Path, cfg: TrainRunConfig, arch: ArchSpec, built: BuiltModel, t
         arch.with_metrics(params=report["params"], flops=report["flops"], test_acc=test["acc"]).save(out / "arch.json")
         if logger is not None:
             logger.scalars({"test/acc": test["acc"], "test/acc_top5": test["acc_top5"], "test/loss": test["loss"]},
-                           cfg.epochs - 1)
+                           trainer.global_step)
             logger.text("test", "Test split evaluated once, after the last epoch (never used for a decision): "
                         f"top-1 {test['acc']:.4f}, top-5 {test['acc_top5']:.4f} on {int(test['images'])} images.")
     _save(out / "checkpoints", trainer, arch, cfg, cfg.epochs - 1, history, info, stage=STAGE_DONE)
