@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from hwnas.api.archspec import ArchSpec
+from hwnas.api.freeze import freeze as freeze_network
 from hwnas.search.checkpoint import write_bytes_atomic, write_text_atomic
 from hwnas.search.pareto import SeenArch, pareto_front, pareto_png, seen_archs
 from hwnas.search.prepare import RunContext
@@ -45,6 +46,25 @@ def _pareto_section(seen: list[SeenArch], cost_label: str) -> str:
         rows.append(f"| `{s.archid}` | {s.source} | {s.acc:.4f} | {s.cost:.6g} | {'yes' if i in front else ''} "
                     f"| {'yes' if s.chosen else ''} |")
     return "\n".join(rows)
+
+
+def _target_figures(ctx: RunContext, arch: ArchSpec) -> dict[str, Any]:
+    """Every cost target's full prediction (latency, energy...) for the chosen network as searched."""
+    from hwnas.api.errors import UserError
+    from hwnas.search.builders import resolve_space_class
+    from hwnas.search.report import hardware_figures
+
+    out: dict[str, Any] = {}
+    targets = list(dict.fromkeys(c.target for c in ctx.cfg.cost))
+    if not targets:
+        return out
+    net = freeze_network(resolve_space_class(arch)(**dict(arch.space_kwargs)), arch)
+    for t in targets:
+        try:
+            out[t] = hardware_figures(arch, net, tuple(ctx.example.shape[1:]), t)
+        except UserError as e:  # a target that prices only the supernet's distribution (a learned predictor)
+            out[t] = {"note": str(e)}
+    return out
 
 
 def finalise(ctx: RunContext, results: list[LeafResult], chosen: LeafResult, tree: SplitTree, *,
@@ -87,6 +107,7 @@ def finalise(ctx: RunContext, results: list[LeafResult], chosen: LeafResult, tre
     sections.append(_pareto_section(seen_list, cost_label))
     write_report(ctx.out / "report.md", cfg=cfg, arch=arch, history=leaf.history, sections=sections)
     write_report_json(ctx.out / "report.json", cfg=cfg, arch=arch, history=leaf.history, seen=seen_list,
+                      targets=_target_figures(ctx, arch),
                       cost_label=cost_label, leaves={r.leaf.id: r.score for r in results} if len(results) > 1 else None,
                       selection=chosen.log)
     ctx.logger().text("arch", "```\n" + arch.to_json() + "\n```", leaf.trainer.global_step)

@@ -105,9 +105,11 @@ SEARCH_REPORT_FORMAT = "hwnas.search_report/1"
 
 
 def write_report_json(path: Path, *, cfg: Any, arch: ArchSpec, history: list[dict[str, Any]], seen: list[Any],
-                      cost_label: str, leaves: dict[str, float | None] | None, selection: list[Any] | None) -> None:
+                      cost_label: str, leaves: dict[str, float | None] | None, selection: list[Any] | None,
+                      targets: dict[str, Any] | None = None) -> None:
     """``report.json`` of a search or selection run: the chosen architecture's figures, its predicted costs on the
-    run's targets, the architectures seen (accuracy vs cost, Pareto flags) and the per-epoch history."""
+    run's targets (``hardware``: the cost terms' values; ``targets``: each target's full prediction for the
+    network as searched), the architectures seen (accuracy vs cost, Pareto flags) and the per-epoch history."""
     import json
 
     from hwnas.search.pareto import pareto_front
@@ -129,6 +131,7 @@ def write_report_json(path: Path, *, cfg: Any, arch: ArchSpec, history: list[dic
         "supernet_valid_acc": m.get("supernet_valid_acc"),
         "hardware": {k.split("/", 1)[1]: v for k, v in m.items() if k.startswith("cost/")},
         "hardware_targets": [{"target": c.target, "metric": c.metric, "value": c.value} for c in cfg.cost],
+        "targets": targets or {},
         "accuracy_note": "supernet accuracies on the held-out part of the training split; no test figure is "
                          "measured by a search (train the architecture: hwnas train)",
         "seen": {"cost": cost_label, "points": points},

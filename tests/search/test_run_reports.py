@@ -33,6 +33,10 @@ def test_search_report_json_holds_the_seen_architectures_and_the_prediction(run)
     assert doc["kind"] == "search" and doc["archid"] == run.arch.archid
     assert doc["hardware"]["latency_ms"] == pytest.approx(run.arch.metrics["cost/latency_ms"]) and \
         doc["hardware"]["latency_ms"] > 0
+    tpe = doc["targets"]["tpe:systolic-8x8-ws-int8"]
+    assert tpe["latency_ms"] > 0 and tpe["energy_mj"] > 0 and tpe["cycles"] > 0  # the full prediction, not one metric
+    # the differentiable cost term and the engine run on the frozen network agree on the chosen architecture
+    assert tpe["latency_ms"] == pytest.approx(doc["hardware"]["latency_ms"], rel=1e-6)
     pts = doc["seen"]["points"]
     assert doc["seen"]["cost"] == "latency_ms (predicted)"
     # three epochs' derived architectures (deduplicated) plus the selection, which magnitude makes the last epoch's
