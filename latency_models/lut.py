@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from hwnas.api import ArchSpec, InputChoice, OpSpec, UserError, collect_decisions, kept_labels, space_kwargs, space_name
+from hwnas.api.files import make_dir, read_text
 from hwnas.latency_models.candidate_specs import InputEdge, SpaceSpecs, network_of, space_opspecs
 
 FORMAT = "hwnas-lut/1"
@@ -125,7 +126,7 @@ class LatencyLUT:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the table atomically (a temp file renamed into place)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(path.parent, what="output folder", fix="pass another --out")
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         with os.fdopen(fd, "w") as f:
             f.write(self.to_json())
@@ -173,8 +174,8 @@ class LatencyLUT:
             raise LUTError(f"lookup table {str(p)!r} does not exist (build one with: hwnas profile --space NAME "
                            "--out lut.json)")
         try:
-            d = json.loads(p.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            d = json.loads(read_text(p, what="lookup table"))
+        except json.JSONDecodeError as e:
             raise LUTError(f"lookup table {str(p)!r} is not valid JSON: {e}") from None
         return cls.from_dict(d, source=f"lookup table {str(p)!r}")
 

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hwnas.api.files import make_dir
 from hwnas.latency_models.predictor_data import HERE, LatencyTable, resolve_device
 from hwnas.latency_models.predictor_schema import ArchLike, PredictorError, Probs, SpaceSchema, get_schema
 from hwnas.latency_models.predictor_tied import (
@@ -262,7 +263,7 @@ class LatencyPredictor(nn.Module):
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write a file loadable with ``torch.load(path, weights_only=True)`` (atomic)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(path.parent, what="output folder", fix="pass another --out")
         payload = {
             "format": FORMAT, "schema": self.schema.to_dict(), "devices": list(self.devices),
             "trunk": self.trunk.config(), "metric": self.metric, "target": self.target, "meta": dict(self.meta),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hwnas.api.errors import UserError
+from hwnas.api.files import make_dir, read_text
 
 FORMAT = "hwnas.archspec/1"
 
@@ -142,7 +143,7 @@ class ArchSpec:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write atomically (temp file + rename)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(path.parent, what="folder of the ArchSpec file")
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(self.to_json() + "\n")
         os.replace(tmp, path)
@@ -151,10 +152,13 @@ class ArchSpec:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ArchSpec:
         path = Path(path)
+        if path.is_dir():
+            hint = f"; did you mean {str(path / 'arch.json')!r}?" if (path / "arch.json").is_file() else ""
+            raise ArchSpecError(f"ArchSpec file {str(path)!r} is a folder, not a file{hint}")
         if not path.is_file():
             raise ArchSpecError(f"ArchSpec file {str(path)!r} does not exist")
         try:
-            return cls.from_json(path.read_text())
+            return cls.from_json(read_text(path, what="ArchSpec file"))
         except ArchSpecError as e:
             raise ArchSpecError(f"{path}: {e}") from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -13,6 +14,7 @@ from typing import Any, TypeVar, Union
 import yaml
 
 from hwnas.api.errors import UserError
+from hwnas.api.files import read_text
 
 T = TypeVar("T")
 
@@ -84,14 +86,19 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
             return int(value)
         raise ConfigError(f"{key}: expected an integer, got {value!r}")
     if tp is float:
+        number: float | None = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML reads "1e-3" (no dot) as a string
+            number = float(value)
+        elif isinstance(value, str):  # YAML reads "1e-3" (no dot) as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
-        raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if number is None:
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(number):  # caught here, where it enters, not as a NaN loss epochs later
+            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value
@@ -188,9 +195,9 @@ def _deepcopy_mapping(d: Mapping[str, Any]) -> dict[str, Any]:
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping with ``yaml.safe_load``; a missing file or a non-mapping is a ConfigError."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"config file {str(path)!r} does not exist")
-    return parse_yaml_mapping(path.read_text(), where=str(path))
+    return parse_yaml_mapping(read_text(path, what="config file"), where=str(path))
 
 
 def parse_yaml_mapping(text: str, *, where: str) -> dict[str, Any]:
@@ -202,12 +209,21 @@ def parse_yaml_mapping(text: str, *, where: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(f"{where}: not valid YAML: {e}") from None
+        raise ConfigError(_yaml_error(e, where)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping like '{{C: 16, N: 5}}', got {type(data).__name__}")
     return data
+
+
+def _yaml_error(e: yaml.YAMLError, where: str) -> str:
+    """One line: ``FILE:LINE:COLUMN: not valid YAML: <problem>`` (the parser's own message spans several lines)."""
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    at = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark is not None else where
+    problem = " ".join(str(getattr(e, "problem", None) or e).split())
+    context = getattr(e, "context", None)
+    return f"{at}: not valid YAML: {problem}" + (f" ({' '.join(str(context).split())})" if context else "")
 
 
 def dump_yaml(cfg: Any) -> str:

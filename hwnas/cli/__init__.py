@@ -54,8 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as e:
         print(f"hwnas {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except FileNotFoundError as e:
-        print(f"hwnas {args.command}: error: {e}", file=sys.stderr)
+    except OSError as e:  # the file system said no (missing, full disk, permissions): one line naming the path
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"hwnas {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"hwnas {args.command}: interrupted", file=sys.stderr)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hwnas.api import UserError
+from hwnas.api.files import make_dir
 from hwnas.cli._help import plain_text
 
 _TRUNKS = ("auto", "additive", "mlp")
@@ -146,7 +147,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _write_pairs(path: Path, schema: Any, archs: list, values: list[float], metric: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent, what="output folder", fix="pass another --out")
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", newline="") as fh:
         w = csv.writer(fh)

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from hwnas.api import UserError
+from hwnas.api.files import make_dir
 from hwnas.cli._help import plain_text
 from hwnas.cli._predictor_sweep import add_parsers as add_sweep_parsers
 from hwnas.cli._predictor_sweep import run_sweep, run_train
@@ -130,7 +131,7 @@ def _predict(args: argparse.Namespace) -> int:
     archs = _parse_archs(pred.schema, args.archs, rows)
     with torch.no_grad():
         ms = pred.predict(archs).tolist()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(args.out.parent, what="output folder", fix="pass another --out")
     tmp = args.out.with_name(args.out.name + ".tmp")
     with tmp.open("w", newline="") as fh:
         w = csv.writer(fh)

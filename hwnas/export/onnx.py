@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from hwnas.api.files import make_dir
 from hwnas.export.errors import ExportError
 
 _INSTALL = 'pip install "hwnas[export]"'
@@ -64,7 +65,7 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], *, input_size: t
         _require(module)
     model = model.eval()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent, what="output folder", fix="pass another --out")
     example = torch.randn(2, *input_size)
     kwargs: dict = {"input_names": ["input"], "output_names": ["logits"], "dynamo": True, "verbose": False,
                     "external_data": False}

@@ -37,6 +37,7 @@ from typing import Any
 import torch
 
 from hwnas.api.errors import UserError
+from hwnas.api.files import make_dir
 
 LAST = "last.pt"
 CHECKPOINT_DIR = "checkpoints"
@@ -65,7 +66,7 @@ def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> P
     """
     path = Path(path)
     check_weights_only_safe(state)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent, what="checkpoint folder")
     buf = io.BytesIO()
     torch.save(dict(state), buf)
     _atomic_write_bytes(path, buf.getbuffer())
@@ -115,15 +116,16 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
+    except pickle.UnpicklingError:
+        # torch's own message suggests weights_only=False: exactly what must not be done with a file from elsewhere.
         raise CheckpointError(
-            f"checkpoint {str(path)!r} holds objects that torch.load(weights_only=True) refuses "
-            f"(only tensors and plain Python values are allowed): {_first_line(e)}"
+            f"checkpoint {str(path)!r} is not a valid hwnas checkpoint: it holds objects other than tensors and "
+            "plain values, so it was not loaded (nothing in it ran); use a checkpoint hwnas wrote, or start a new run"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as e:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is corrupt or truncated ({type(e).__name__}: {_first_line(e)}); "
-            "resume from an older epoch_<k>.pt or start a new run"
+            f"checkpoint {str(path)!r} is corrupt, truncated or not a checkpoint ({type(e).__name__}: "
+            f"{_first_line(e)}); resume from an older epoch_<k>.pt or start a new run"
         ) from None
     if not isinstance(state, dict):
         raise CheckpointError(f"checkpoint {str(path)!r} holds a {type(state).__name__}, expected a dict")

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from hwnas.api.config import dump_yaml
+from hwnas.api.files import make_dir
 from hwnas.data import build_search_data
 from hwnas.data.build import SearchData
 from hwnas.data.sampler import EpochDataLoader, make_loader, mix_seed
@@ -133,14 +134,26 @@ def _str_seed(text: str) -> int:
 
 
 def unique_run_dir(out_dir: str, name: str) -> Path:
-    """``<out_dir>/<name>``, or ``<name>-2``, ``-3``... when taken."""
-    base = Path(out_dir) / name
-    if not base.exists():
-        return base
-    k = 2
-    while (Path(out_dir) / f"{name}-{k}").exists():
-        k += 1
-    return Path(out_dir) / f"{name}-{k}"
+    """Create and return ``<out_dir>/<name>``, or ``<name>-2``, ``-3``... when taken.
+
+    The folder is claimed with an exclusive ``mkdir``: of two runs started at once with the same name, one gets
+    ``<name>`` and the other ``<name>-2``; they never share a folder.
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> unique_run_dir(d, "x").name, unique_run_dir(d, "x").name
+        ('x', 'x-2')
+    """
+    parent = make_dir(out_dir, what="output folder", fix="set out_dir to a folder you can write (--set out_dir=...)")
+    k = 1
+    while True:
+        candidate = parent / (name if k == 1 else f"{name}-{k}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            k += 1
 
 
 def prepare_run(cfg: SearchConfig, out: Path, *, verbose: bool = True, dist: DistInfo | None = None,
@@ -149,8 +162,7 @@ def prepare_run(cfg: SearchConfig, out: Path, *, verbose: bool = True, dist: Dis
     dist = dist or DistInfo()
     device = device if device is not None else resolve_device(cfg.device)
     if dist.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "checkpoints").mkdir(exist_ok=True)
+        make_dir(out / "checkpoints", what="run folder", fix="set out_dir to a folder you can write")
         write_text_atomic(out / "config.yaml", dump_yaml(cfg))
     d = cfg.data
     data = build_search_data(name=d.name, root=d.root, download=d.download, train_portion=d.train_portion,

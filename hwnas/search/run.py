@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from hwnas.api.archspec import ArchSpec
-from hwnas.api.config import ConfigError, to_dict
+from hwnas.api.config import ConfigError, load_yaml, to_dict
 from hwnas.distributed import (
     DistInfo,
     DistributedError,
@@ -71,8 +71,13 @@ class SearchResult:
 def load_run_config(run_dir: Path, overrides: tuple[str, ...] = ()) -> SearchConfig:
     """The resolved config saved in ``run_dir``, with ``overrides`` applied on top."""
     path = Path(run_dir) / "config.yaml"
+    if not Path(run_dir).exists():
+        raise ConfigError(f"cannot resume: run folder {str(run_dir)!r} does not exist")
     if not path.is_file():
         raise ConfigError(f"{run_dir} is not a run folder: it has no config.yaml (resume takes runs/<name>)")
+    data = load_yaml(path)
+    if "epochs" in data and "optim" in data:
+        raise ConfigError(f"{str(run_dir)!r} is a training run: continue it with hwnas train --resume {run_dir}")
     return load_search_config(str(path), overrides)
 
 

@@ -25,6 +25,8 @@ def train_recipe_path(recipe: str) -> Path:
     """A shipped name (``quick`` or ``train_quick``) or a YAML file path."""
     p = Path(recipe)
     if p.suffix in (".yaml", ".yml") or "/" in recipe:
+        if p.is_dir():
+            raise ConfigError(f"recipe {recipe!r} is a folder, not a YAML file; give the recipe file's path")
         if not p.is_file():
             raise ConfigError(f"recipe file {recipe!r} does not exist")
         return p

@@ -15,6 +15,7 @@ from torch.utils.data import Dataset, Subset
 
 from hwnas.api.archspec import ArchSpec
 from hwnas.api.config import ConfigError, dump_yaml, from_dict, load_yaml, to_dict
+from hwnas.api.files import make_dir
 from hwnas.data.sampler import EpochDataLoader, EpochSampler, mix_seed
 from hwnas.distributed import (
     DistInfo,
@@ -60,9 +61,14 @@ def load_train_run_config(run_dir: str | Path, overrides: tuple[str, ...] = ()) 
     from hwnas.api.config import apply_overrides
 
     path = Path(run_dir) / "config.yaml"
+    if not Path(run_dir).exists():
+        raise CheckpointError(f"cannot resume: run folder {str(run_dir)!r} does not exist")
     if not path.is_file():
         raise CheckpointError(f"cannot resume: {str(run_dir)!r} has no config.yaml; is it a training run folder?")
-    return from_dict(TrainRunConfig, apply_overrides(load_yaml(path), overrides))
+    data = load_yaml(path)
+    if "supernet" in data or "space" in data:
+        raise CheckpointError(f"{str(run_dir)!r} is a search run: continue it with hwnas search --resume {run_dir}")
+    return from_dict(TrainRunConfig, apply_overrides(data, overrides))
 
 
 def run_training(cfg: TrainRunConfig, arch: ArchSpec, *, resume_dir: str | Path | None = None,
@@ -98,7 +104,7 @@ def _run(cfg: TrainRunConfig, arch: ArchSpec, info: DistInfo, device: torch.devi
     out = _run_folder(cfg, info, resume_dir=resume_dir, run_dir=run_dir)
     ckpt_dir = out / "checkpoints"
     if info.is_main:
-        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        make_dir(ckpt_dir, what="run folder", fix="set out_dir to a folder you can write (--set out_dir=...)")
         write_text_atomic(out / "config.yaml", dump_yaml(cfg))
     data = build_train_data(cfg.data, seed=cfg.seed)
     built = build_train_model(arch, space_kwargs=dict(cfg.model.space_kwargs),
@@ -235,8 +241,8 @@ def _run_folder(cfg: TrainRunConfig, info: DistInfo, *, resume_dir: Any, run_dir
     if info.is_main:
         name = str(Path(run_dir) if run_dir is not None else unique_run_dir(cfg.out_dir, cfg.name))
     out = Path(broadcast_object(name, info=info))
-    if info.is_main:
-        out.mkdir(parents=True, exist_ok=run_dir is not None)
+    if info.is_main and run_dir is not None:
+        make_dir(out, what="run folder", fix="choose another folder")
     return out
 
 

@@ -10,10 +10,12 @@ view) yields those layers one by one, otherwise one GEMM repeated ``channels`` t
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from hwnas.api.errors import UserError
+from hwnas.api.files import read_text
 from hwnas.latency_models.tpe.lowering import Gemm, conv_gemm
 
 
@@ -41,7 +43,7 @@ def _fields(line: str) -> list[str]:
 def detect_input_type(path: str | Path) -> str:
     """``gemm`` when the header names M, N, K or has at most five fields (GEMM rows: name, M, N, K[, N:M]),
     else ``conv``."""
-    lines = [ln for ln in Path(path).read_text().splitlines() if ln.strip()]
+    lines = [ln for ln in read_text(path, what="topology file").splitlines() if ln.strip()]
     if not lines:
         raise TopologyError(f"{path}: empty topology file")
     head = [h.lower() for h in _fields(lines[0])]
@@ -69,10 +71,7 @@ def read_topology(path: str | Path, *, input_type: str = "auto", scalesim: bool 
     p = Path(path)
     if not p.is_file():
         raise TopologyError(f"topology file not found: {p}")
-    try:
-        text = p.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise TopologyError(f"{p}: cannot read ({e.__class__.__name__}: {e})") from e
+    text = read_text(p, what="topology file")
     kind = detect_input_type(p) if input_type == "auto" else input_type
     if kind not in ("conv", "gemm"):
         raise TopologyError(f"unknown topology input type {input_type!r}; use conv, gemm or auto")
@@ -133,6 +132,8 @@ def _int(x: str, where: str) -> int:
             v = float(x)
         except ValueError:
             raise TopologyError(f"{where}: {x!r} is not a number") from None
+        if not math.isfinite(v):
+            raise TopologyError(f"{where}: {x!r} is not a finite number; sizes are whole numbers >= 1")
         if v != int(v):
             raise TopologyError(f"{where}: {x!r} is not an integer") from None
         return int(v)

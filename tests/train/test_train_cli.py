@@ -37,6 +37,9 @@ def test_bad_input_is_one_line_naming_the_fix(tmp_path, capsys):
     assert main(["train", NB201, "--recipe", "cifar"]) == 2
     assert "unknown training recipe 'cifar'" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "run folder" in err and "does not exist" in err
+    assert main(["train", "--resume", str(tmp_path)]) == 2
     assert "has no config.yaml" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path), "--recipe", "quick"]) == 2
     assert "drop --recipe" in capsys.readouterr().err
