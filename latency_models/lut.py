@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,7 @@ import torch
 from torch import nn
 
 from hwnas.api import ArchSpec, InputChoice, OpSpec, UserError, collect_decisions, kept_labels, space_kwargs, space_name
-from hwnas.api.files import make_dir, read_text
+from hwnas.api.files import make_dir, read_text, write_bytes_atomic
 from hwnas.latency_models.candidate_specs import InputEdge, SpaceSpecs, network_of, space_opspecs
 
 FORMAT = "hwnas-lut/1"
@@ -127,11 +126,7 @@ class LatencyLUT:
         """Write the table atomically (a temp file renamed into place)."""
         path = Path(path)
         make_dir(path.parent, what="output folder", fix="pass another --out")
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(self.to_json())
-        os.replace(tmp, path)
-        return path
+        return write_bytes_atomic(path, self.to_json().encode("utf-8"), what="lookup table")
 
     @classmethod
     def from_dict(cls, d: Any, *, source: str = "lookup table") -> LatencyLUT:

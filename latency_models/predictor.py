@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from hwnas.api.files import make_dir
+from hwnas.api.files import make_dir, write_bytes_atomic
 from hwnas.latency_models.predictor_data import HERE, LatencyTable, resolve_device
 from hwnas.latency_models.predictor_schema import ArchLike, PredictorError, Probs, SpaceSchema, get_schema
 from hwnas.latency_models.predictor_tied import (
@@ -269,10 +270,9 @@ class LatencyPredictor(nn.Module):
             "trunk": self.trunk.config(), "metric": self.metric, "target": self.target, "meta": dict(self.meta),
             "state": {k: v.detach().cpu().clone() for k, v in self.state_dict().items()},
         }
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-        return path
+        buf = io.BytesIO()
+        torch.save(payload, buf)
+        return write_bytes_atomic(path, buf.getbuffer(), what="predictor file")
 
     @classmethod
     def load(cls, name_or_path: str | os.PathLike[str]) -> LatencyPredictor:

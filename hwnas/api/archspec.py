@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hwnas.api.errors import UserError
-from hwnas.api.files import make_dir, read_text
+from hwnas.api.files import make_dir, read_text, write_bytes_atomic
 
 FORMAT = "hwnas.archspec/1"
 
@@ -144,10 +144,7 @@ class ArchSpec:
         """Write atomically (temp file + rename)."""
         path = Path(path)
         make_dir(path.parent, what="folder of the ArchSpec file")
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(self.to_json() + "\n")
-        os.replace(tmp, path)
-        return path
+        return write_bytes_atomic(path, (self.to_json() + "\n").encode("utf-8"), what="ArchSpec file")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ArchSpec:

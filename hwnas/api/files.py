@@ -1,13 +1,17 @@
 """Reading the user's files and creating their output folders, with one-line errors that name the path and the fix.
 
 Every file hwnas reads as text (recipes, ``arch.json``, tables, CSVs) goes through :func:`read_text`; every output
-folder through :func:`make_dir`. Errors are :class:`FileError` (a ``UserError``): the CLI prints one line.
+folder through :func:`make_dir`; every file it writes through :func:`write_bytes_atomic` (a temp file in the same
+folder, fsync, rename: a crash or a full disk leaves the old file or the new one, never a torn one). Errors are
+:class:`FileError` (a ``UserError``): the CLI prints one line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import tempfile
 from pathlib import Path
 
 from hwnas.api.errors import UserError
@@ -74,3 +78,60 @@ def make_dir(path: str | os.PathLike[str], *, what: str = "output folder", fix: 
             raise FileError(f"cannot create {what} {str(p)!r}: the disk is full; free space or {fix}") from None
         raise FileError(f"cannot create {what} {str(p)!r}: {e.strerror or e}; {fix}") from None
     return p
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes | memoryview, *, what: str = "file") -> Path:
+    """Write ``data`` to ``path`` atomically; the folder must exist.
+
+    The temp file has a unique name, so concurrent writers of one path (a shared cache) never mix their bytes;
+    readers see the old file or a whole new one. A full disk or no permission is a FileError saying that the
+    previous file is unchanged.
+
+    Example:
+        >>> import tempfile
+        >>> p = write_bytes_atomic(Path(tempfile.mkdtemp()) / "a.json", b"{}")
+        >>> p.read_bytes()
+        b'{}'
+    """
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise _write_error(e, what, path) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, UserError):
+            raise _write_error(e, what, path) from None
+        raise
+    fsync_dir(path.parent)
+    return path
+
+
+def _write_error(e: OSError, what: str, path: Path) -> FileError:
+    kept = "the previous file is unchanged" if path.exists() else "nothing was written"
+    if e.errno == errno.ENOSPC:
+        return FileError(f"cannot write {what} {str(path)!r}: the disk is full ({kept}); free space and run again")
+    if isinstance(e, PermissionError):
+        return FileError(f"cannot write {what} {str(path)!r}: permission denied ({kept})")
+    return FileError(f"cannot write {what} {str(path)!r}: {e.strerror or e} ({kept})")
+
+
+def fsync_dir(d: Path) -> None:
+    """Make a rename inside ``d`` durable (POSIX); a no-op where folders cannot be fsync'ed (Windows)."""
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from hwnas.api import UserError
-from hwnas.api.files import make_dir
+from hwnas.api.files import make_dir, write_bytes_atomic
 from hwnas.cli._help import plain_text
 
 _TRUNKS = ("auto", "additive", "mlp")
@@ -148,11 +148,10 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _write_pairs(path: Path, schema: Any, archs: list, values: list[float], metric: str) -> None:
     make_dir(path.parent, what="output folder", fix="pass another --out")
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["arch", metric])
-        for a, v in zip(archs, values):
-            w.writerow([schema.format(a), repr(v)])
-    os.replace(tmp, path)
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["arch", metric])
+    for a, v in zip(archs, values):
+        w.writerow([schema.format(a), repr(v)])
+    write_bytes_atomic(path, buf.getvalue().encode("utf-8"), what="pairs file")
     print(json.dumps({"pairs": str(path), "rows": len(values)}), file=sys.stderr)

@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
-import os
 import time
 from pathlib import Path
 
 import torch
 
 from hwnas.api import UserError
-from hwnas.api.files import make_dir
+from hwnas.api.files import make_dir, write_bytes_atomic
 from hwnas.cli._help import plain_text
 from hwnas.cli._predictor_sweep import add_parsers as add_sweep_parsers
 from hwnas.cli._predictor_sweep import run_sweep, run_train
@@ -132,13 +132,12 @@ def _predict(args: argparse.Namespace) -> int:
     with torch.no_grad():
         ms = pred.predict(archs).tolist()
     make_dir(args.out.parent, what="output folder", fix="pass another --out")
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    with tmp.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["arch", pred.metric])
-        for r, v in zip(rows, ms):
-            w.writerow([r["arch"], f"{v:.6g}"])
-    os.replace(tmp, args.out)
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["arch", pred.metric])
+    for r, v in zip(rows, ms):
+        w.writerow([r["arch"], f"{v:.6g}"])
+    write_bytes_atomic(args.out, buf.getvalue().encode("utf-8"), what="predictions file")
     print(f"predicted {len(ms)} values of {pred.metric} on {pred.target!r} -> {args.out}")
     return 0
 

@@ -27,7 +27,6 @@ import io
 import os
 import pickle
 import re
-import tempfile
 import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -37,7 +36,7 @@ from typing import Any
 import torch
 
 from hwnas.api.errors import UserError
-from hwnas.api.files import make_dir
+from hwnas.api.files import fsync_dir, make_dir, write_bytes_atomic
 
 LAST = "last.pt"
 CHECKPOINT_DIR = "checkpoints"
@@ -207,14 +206,7 @@ def to_weights_only_safe(obj: Any) -> Any:
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically: a crash leaves the old file or the new one."""
-    return write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
-    path = Path(path)
-    _atomic_write_bytes(path, data)
-    return path
+    return write_bytes_atomic(path, text.encode("utf-8"), what="file")
 
 
 def keep_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
@@ -237,37 +229,12 @@ def _epoch_files(d: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def _atomic_write_bytes(path: Path, data: Any) -> None:
+def _atomic_write_bytes(path: Path, data: Any, what: str = "checkpoint") -> None:
     # Temp files left by a process killed mid-write (one writer per run folder, so none is live).
     for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         with contextlib.suppress(OSError):
             stale.unlink()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(d: Path) -> None:
-    # Makes the rename itself durable on POSIX; not possible (nor needed) on Windows.
-    try:
-        fd = os.open(d, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_bytes_atomic(path, data, what=what)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -277,7 +244,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
     try:
         os.link(src, tmp)
         os.replace(tmp, dst)
-        _fsync_dir(dst.parent)
+        fsync_dir(dst.parent)  # the link's rename made durable
     except OSError:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

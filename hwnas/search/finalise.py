@@ -7,8 +7,9 @@ import sys
 from typing import Any
 
 from hwnas.api.archspec import ArchSpec
+from hwnas.api.files import write_bytes_atomic
 from hwnas.api.freeze import freeze as freeze_network
-from hwnas.search.checkpoint import write_bytes_atomic, write_text_atomic
+from hwnas.search.checkpoint import write_text_atomic
 from hwnas.search.pareto import SeenArch, pareto_front, pareto_png, seen_archs
 from hwnas.search.prepare import RunContext
 from hwnas.search.report import arch_metrics, write_report, write_report_json
