@@ -116,3 +116,38 @@ def test_a_search_that_fills_the_disk_stops_in_one_line_and_keeps_its_checkpoint
     assert len(err) == 1 and "the disk is full" in err[0], err
     monkeypatch.undo()
     assert load_checkpoint(tmp_path / "quickstart" / "checkpoints" / "last.pt")["epoch"] == 1
+
+
+def test_readers_of_a_file_being_rewritten_never_see_a_torn_one(tmp_path):
+    """Two writers replace one shared file (a measured-latency cache) while readers parse it: every read is whole."""
+    import threading
+
+    from hwnas.api.files import write_bytes_atomic
+
+    path = tmp_path / "lut.json"
+    bodies = [json.dumps({"writer": w, "rows": list(range(20000))}).encode() for w in (0, 1)]
+    write_bytes_atomic(path, bodies[0])
+    stop, torn, reads = threading.Event(), [], [0]
+
+    def writer(w: int) -> None:
+        while not stop.is_set():
+            write_bytes_atomic(path, bodies[w], what="lookup table")
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                json.loads(path.read_bytes())
+                reads[0] += 1
+            except json.JSONDecodeError as e:
+                torn.append(str(e))
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in (0, 1)] + [threading.Thread(target=reader)
+                                                                             for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not torn and reads[0] > 10
+    assert not [p for p in tmp_path.iterdir() if p.name != "lut.json"]  # no temp file left behind

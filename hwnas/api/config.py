@@ -144,6 +144,28 @@ def from_dict(cls: type[T], data: Mapping[str, Any], *, prefix: str = "") -> T:
         raise ConfigError(f"{prefix or 'config'}: {e}") from None
 
 
+def check_ranges(section: str, cfg: Any, *, positive: Sequence[str] = (), non_negative: Sequence[str] = (),
+                 unit: Sequence[str] = (), at_least_one: Sequence[str] = ()) -> None:
+    """Raise ``ValueError`` naming ``section.key`` for a value out of its range (None values are skipped).
+
+    ``positive``: > 0; ``non_negative``: >= 0; ``unit``: in [0, 1); ``at_least_one``: an integer >= 1.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> check_ranges("train", SimpleNamespace(lr=-1.0), positive=("lr",))
+        Traceback (most recent call last):
+        ...
+        ValueError: train.lr must be > 0, got -1.0
+    """
+    rules = [(positive, lambda v: v > 0, "> 0"), (non_negative, lambda v: v >= 0, ">= 0"),
+             (unit, lambda v: 0 <= v < 1, "in [0, 1)"), (at_least_one, lambda v: v >= 1, ">= 1 (or null)")]
+    for keys, ok, text in rules:
+        for key in keys:
+            v = getattr(cfg, key)
+            if v is not None and not ok(v):
+                raise ValueError(f"{section + '.' if section else ''}{key} must be {text}, got {v}")
+
+
 def to_dict(cfg: Any) -> Any:
     """Turn a (nested) config dataclass into plain YAML-safe Python values."""
     if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hwnas.api.config import check_ranges
 from hwnas.data.config import DataConfig
 
 
@@ -66,6 +67,13 @@ class TrainConfig:
             raise ValueError(f"train.epochs must be >= 1, got {self.epochs}")
         if self.arch_every < 1 or self.arch_steps < 1:
             raise ValueError("train.arch_every and train.arch_steps must be >= 1")
+        check_ranges("train", self, positive=("w_lr", "arch_lr", "arch_eps"),
+                     non_negative=("w_lr_min", "w_weight_decay", "grad_clip", "arch_weight_decay", "arch_start_epoch",
+                                   "log_every"),
+                     unit=("w_momentum", "label_smoothing"), at_least_one=("max_steps_per_epoch", "eval_batches",
+                                                                             "log_images_every"))
+        if not all(0.0 <= b < 1.0 for b in self.arch_betas):
+            raise ValueError(f"train.arch_betas must both lie in [0, 1), got {list(self.arch_betas)}")
         if self.order == "second" and self.amp:
             raise ValueError("train.order=second does not support train.amp=true; use first order with AMP")
 
@@ -80,6 +88,9 @@ class CostConfig:
     form: Literal["add", "mul", "mul_log", "soft", "hard"] = "mul"
     beta: float = 0.6
     weight: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_ranges("cost", self, positive=("value",), non_negative=("beta", "weight"))
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,9 @@ class SplitsConfig:
 class CheckpointConfig:
     every_epochs: int = 1
     keep_last: int = 2
+
+    def __post_init__(self) -> None:
+        check_ranges("checkpoint", self, non_negative=("keep_last",), at_least_one=("every_epochs",))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hwnas.api.config import check_ranges
 from hwnas.search.config import CheckpointConfig
 
 
@@ -75,6 +76,9 @@ class OptimConfig:
     eps: float | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        check_ranges("optim", self, positive=("lr", "eps"), non_negative=("weight_decay",), unit=("momentum",))
+
 
 @dataclass(frozen=True)
 class SchedConfig:
@@ -92,6 +96,10 @@ class SchedConfig:
     decay_epochs: float = 1.0
     decay_rate: float = 0.97
     per_step: bool = False
+
+    def __post_init__(self) -> None:
+        check_ranges("sched", self, positive=("decay_epochs", "decay_rate"),
+                     non_negative=("min_lr", "warmup_epochs", "warmup_lr"))
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,7 @@ class RegConfig:
             raise ValueError("mixup, cutmix and aux_weight must be >= 0")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
+        check_ranges("reg", self, positive=("grad_clip",))
 
 
 @dataclass(frozen=True)
@@ -158,3 +167,4 @@ class TrainRunConfig:
             raise ValueError(f"threads must be >= 1 (or null for the default), got {self.threads}")
         if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
             raise ValueError(f"max_steps_per_epoch must be >= 1 (or null), got {self.max_steps_per_epoch}")
+        check_ranges("", self, at_least_one=("log_every",))
