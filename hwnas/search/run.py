@@ -188,9 +188,11 @@ def run_search(
             out = Path(resume_dir)
             ckpt = find_resume_checkpoint(out)  # every rank reads the same file (one machine or a shared disk)
         else:
-            # Rank 0 names the folder (``-2`` when taken) and tells the others.
-            out = Path(run_dir) if run_dir is not None else unique_run_dir(cfg.out_dir, cfg.name)
-            out = Path(broadcast_object(str(out), info=dist))
+            # Rank 0 claims the folder (``-2`` when taken) and tells the others.
+            name = None
+            if dist.is_main:
+                name = str(Path(run_dir) if run_dir is not None else unique_run_dir(cfg.out_dir, cfg.name))
+            out = Path(broadcast_object(name, info=dist))
             if init_from is not None:
                 ckpt = Path(init_from)
                 if not ckpt.is_file():

@@ -64,7 +64,7 @@ def test_cli_profile_tpe_table(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--input-size", "3xbig"], "--input-size"),
     (["--space-kwargs", "[1, 2]"], "--space-kwargs: expected a mapping"),
-    (["--space-kwargs", "{C: [}"], "--space-kwargs: not valid YAML"),
+    (["--space-kwargs", "{C: [}"], "--space-kwargs:1:6: not valid YAML"),
     (["--batch", "0"], "--batch"),
     (["--repeats", "0"], "repeats >= 1"),
     (["--space", "nope"], "nope"),
