@@ -103,6 +103,18 @@ def _run(cfg: TrainRunConfig, arch: ArchSpec, info: DistInfo, device: torch.devi
     set_deterministic(cfg.deterministic)
     out = _run_folder(cfg, info, resume_dir=resume_dir, run_dir=run_dir)
     ckpt_dir = out / "checkpoints"
+    state = None
+    if resume_dir is not None:
+        state = load_checkpoint(find_resume_checkpoint(out), map_location=device)
+        if ArchSpec.from_dict(state["arch"]).archid != arch.archid:
+            raise CheckpointError(f"{out} trained {state['arch'].get('archid')}, not {arch.archid}; resume it with "
+                                  "its own arch.json (hwnas train --resume RUN_DIR takes the one in the folder)")
+        if state.get("stage") == STAGE_DONE and (out / "report.json").is_file():
+            # A finished run is not trained again, its files are not rewritten and its test split is not measured
+            # a second time.
+            if verbose:
+                print(f"hwnas train: {out} finished already; its model and report are unchanged", file=sys.stderr)
+            return TrainResult(out, out / "model.pt", json.loads((out / "report.json").read_text()))
     if info.is_main:
         make_dir(ckpt_dir, what="run folder", fix="set out_dir to a folder you can write (--set out_dir=...)")
         write_text_atomic(out / "config.yaml", dump_yaml(cfg))
@@ -117,7 +129,9 @@ def _run(cfg: TrainRunConfig, arch: ArchSpec, info: DistInfo, device: torch.devi
     if info.is_main:
         arch.save(out / "arch.json")
     net = built.net.to(device)
-    train_loader = _loader(data.train, cfg, info, shuffle=True)
+    if cfg.channels_last and device.type == "cuda":  # before DDP builds its gradient buckets from the layout
+        net = net.to(memory_format=torch.channels_last)
+    train_loader = _loader(data.train, cfg, info)
     steps = len(train_loader) if cfg.max_steps_per_epoch is None else min(len(train_loader), cfg.max_steps_per_epoch)
     model: torch.nn.Module = net
     if info.enabled:
@@ -133,16 +147,7 @@ def _run(cfg: TrainRunConfig, arch: ArchSpec, info: DistInfo, device: torch.devi
                       grad_clip=cfg.reg.grad_clip, aux_weight=cfg.reg.aux_weight, drop_path=cfg.reg.drop_path,
                       per_step=cfg.sched.per_step, max_steps=cfg.max_steps_per_epoch)
     start, history = 0, []
-    if resume_dir is not None:
-        state = load_checkpoint(find_resume_checkpoint(out), map_location=device)
-        if ArchSpec.from_dict(state["arch"]).archid != arch.archid:
-            raise CheckpointError(f"{out} trained {state['arch'].get('archid')}, not {arch.archid}; resume it with "
-                                  "its own arch.json (hwnas train --resume RUN_DIR takes the one in the folder)")
-        if state.get("stage") == STAGE_DONE and (out / "report.json").is_file():
-            # A finished run is not trained again, and its test split is not measured a second time.
-            if verbose:
-                print(f"hwnas train: {out} finished already; its model and report are unchanged", file=sys.stderr)
-            return TrainResult(out, out / "model.pt", json.loads((out / "report.json").read_text()))
+    if state is not None:
         trainer.load_state_dict(state["trainer"])
         start, history = int(state["epoch"]) + 1, list(state["history"])
     if verbose:
@@ -246,7 +251,7 @@ def _run_folder(cfg: TrainRunConfig, info: DistInfo, *, resume_dir: Any, run_dir
     return out
 
 
-def _loader(ds: Dataset, cfg: TrainRunConfig, info: DistInfo, *, shuffle: bool) -> EpochDataLoader:
+def _loader(ds: Dataset, cfg: TrainRunConfig, info: DistInfo) -> EpochDataLoader:
     n = len(ds)  # type: ignore[arg-type]
     per_rank = math.ceil(n / info.world_size)
     bs = cfg.data.batch_size // info.world_size if info.enabled else cfg.data.batch_size

@@ -116,7 +116,7 @@ def test_auxiliary_loss_and_drop_path_schedule():
     torch.manual_seed(0)
     net = _AuxNet()
     x, y = torch.randn(6, 1, 2, 2), torch.randint(0, 3, (6,))
-    opt = build_optimizer(net, OptimConfig(lr=0.0, weight_decay=0.0))
+    opt = build_optimizer(net, OptimConfig(lr=1e-12, weight_decay=0.0))  # the step leaves the weights as they were
     tr = Trainer(net, optimizer=opt, scheduler=build_scheduler(opt, SchedConfig(), epochs=10, steps_per_epoch=1),
                  criterion=nn.CrossEntropyLoss(), device=torch.device("cpu"), epochs=10, aux_weight=0.4,
                  drop_path=0.2)
