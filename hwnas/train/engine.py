@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
+from hwnas.distributed import all_reduce_sums, current_info
 from hwnas.search.loop import NonFiniteLossError
 
 StepHook = Callable[[int, dict[str, float]], None]
@@ -215,10 +215,6 @@ class Trainer:
 
 
 def _all_reduce(t: torch.Tensor) -> torch.Tensor:
-    """Sum over the processes of a distributed run (gloo reduces CPU tensors; NCCL needs them on the GPU)."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return t
-    dev = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
-    r = t.to(dev)
-    dist.all_reduce(r)
-    return r.cpu()
+    """Sum a 1-D float tensor of counts over the processes of a torchrun job (identity in a single process)."""
+    summed = all_reduce_sums({str(i): float(v) for i, v in enumerate(t.tolist())}, info=current_info())
+    return torch.tensor([summed[str(i)] for i in range(len(t))], dtype=torch.float64)
