@@ -49,7 +49,11 @@ def _need_root(name: str, root: str | Path | None, hint: str) -> Path:
             f"dataset {name!r} needs a folder: pass --set data.root=/path/to/{hint}"
             + (" (or --set data.download=true to fetch it there)" if name != "imagefolder" else "")
         )
-    return Path(root).expanduser()
+    path = Path(root).expanduser()
+    if path.is_file():
+        raise DatasetNotFoundError(f"data.root {str(path)!r} is a file, not a folder: point --set data.root=... at "
+                                   f"the folder holding {hint}")
+    return path
 
 
 def _not_found(name: str, root: Path, expected: str, *, downloadable: bool = True) -> DatasetNotFoundError:

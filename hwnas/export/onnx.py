@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from hwnas.api.files import make_dir
+from hwnas.api.files import FileError, make_dir
 from hwnas.export.errors import ExportError
 
 _INSTALL = 'pip install "hwnas[export]"'
@@ -73,7 +73,10 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], *, input_size: t
         kwargs["opset_version"] = int(opset)
     if dynamic_batch:
         kwargs["dynamic_shapes"] = ({0: torch.export.Dim("batch", min=1, max=4096)},)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.onnx")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.onnx")
+    except OSError as e:
+        raise FileError(f"cannot write ONNX file {str(path)!r}: {e.strerror or e}; pass another --out") from None
     os.close(fd)
     try:
         # The exporter prints its progress on stdout; a library call stays quiet unless it fails.

@@ -186,6 +186,8 @@ class SearchConfig:
     def __post_init__(self) -> None:
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1 (or null for the default), got {self.threads}")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
         late = [e for e in self.splits.epochs if e >= self.train.epochs]
         if late:
             raise ValueError(f"splits.epochs {late} must come before the end of training (train.epochs = "

@@ -165,6 +165,8 @@ class TrainRunConfig:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1 (or null for the default), got {self.threads}")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
         if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
             raise ValueError(f"max_steps_per_epoch must be >= 1 (or null), got {self.max_steps_per_epoch}")
         check_ranges("", self, at_least_one=("log_every",))
