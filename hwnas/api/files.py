@@ -135,3 +135,27 @@ def fsync_dir(d: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def discard_unused_run_dir(path: str | os.PathLike[str], *, keep: tuple[str, ...] = ()) -> bool:
+    """Remove a run folder that a failed start left with nothing but its config (and an empty ``checkpoints/``).
+
+    A run that stopped on bad input before its first checkpoint leaves no litter; a folder holding anything
+    else (a checkpoint, events, a user's file) is kept. Returns whether it was removed.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        return False
+    allowed = {"config.yaml", "checkpoints", *keep}
+    entries = list(p.iterdir())
+    if any(e.name not in allowed for e in entries):
+        return False
+    ckpts = p / "checkpoints"
+    if ckpts.is_dir() and any(ckpts.iterdir()):
+        return False
+    with contextlib.suppress(OSError):
+        for e in entries:
+            e.rmdir() if e.is_dir() else e.unlink()
+        p.rmdir()
+        return True
+    return False

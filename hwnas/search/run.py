@@ -23,6 +23,8 @@ import torch
 
 from hwnas.api.archspec import ArchSpec
 from hwnas.api.config import ConfigError, load_yaml, to_dict
+from hwnas.api.errors import UserError
+from hwnas.api.files import discard_unused_run_dir
 from hwnas.distributed import (
     DistInfo,
     DistributedError,
@@ -197,7 +199,12 @@ def run_search(
                 ckpt = Path(init_from)
                 if not ckpt.is_file():
                     raise CheckpointError(f"no trained supernet at {str(ckpt)!r}")
-        ctx = prepare_run(cfg, out, verbose=verbose, dist=dist, device=device)
+        try:
+            ctx = prepare_run(cfg, out, verbose=verbose, dist=dist, device=device)
+        except UserError:
+            if resume_dir is None and run_dir is None and dist.is_main:
+                discard_unused_run_dir(out)  # bad data settings: no empty run folder left behind
+            raise
         try:
             return _run(ctx, ckpt, fresh=init_from is not None, on_step=on_step, on_epoch_end=on_epoch_end,
                         threads=threads)

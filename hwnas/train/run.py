@@ -15,7 +15,8 @@ from torch.utils.data import Dataset, Subset
 
 from hwnas.api.archspec import ArchSpec
 from hwnas.api.config import ConfigError, dump_yaml, from_dict, load_yaml, to_dict
-from hwnas.api.files import make_dir
+from hwnas.api.errors import UserError
+from hwnas.api.files import discard_unused_run_dir, make_dir
 from hwnas.data.sampler import EpochDataLoader, EpochSampler, mix_seed
 from hwnas.distributed import (
     DistInfo,
@@ -118,11 +119,16 @@ def _run(cfg: TrainRunConfig, arch: ArchSpec, info: DistInfo, device: torch.devi
     if info.is_main:
         make_dir(ckpt_dir, what="run folder", fix="set out_dir to a folder you can write (--set out_dir=...)")
         write_text_atomic(out / "config.yaml", dump_yaml(cfg))
-    data = build_train_data(cfg.data, seed=cfg.seed)
-    built = build_train_model(arch, space_kwargs=dict(cfg.model.space_kwargs),
-                              freeze_kwargs=dict(cfg.model.freeze_kwargs), num_classes=data.num_classes,
-                              in_channels=data.in_channels, image_size=data.image_size,
-                              aux_weight=cfg.reg.aux_weight, drop_path=cfg.reg.drop_path)
+    try:
+        data = build_train_data(cfg.data, seed=cfg.seed)
+        built = build_train_model(arch, space_kwargs=dict(cfg.model.space_kwargs),
+                                  freeze_kwargs=dict(cfg.model.freeze_kwargs), num_classes=data.num_classes,
+                                  in_channels=data.in_channels, image_size=data.image_size,
+                                  aux_weight=cfg.reg.aux_weight, drop_path=cfg.reg.drop_path)
+    except UserError:
+        if resume_dir is None and run_dir is None and info.is_main:
+            discard_unused_run_dir(out)  # bad data or model settings: no empty run folder left behind
+        raise
     # The run's arch.json records the network as trained (its widths, classes, input), so that
     # `hwnas report runs/<name>/arch.json --setting search` and `hwnas export` see this very network.
     arch = dataclasses.replace(arch, space_kwargs=built.space_kwargs, metrics={"input_size": list(built.input_size)})
