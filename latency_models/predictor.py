@@ -302,9 +302,11 @@ class LatencyPredictor(nn.Module):
         try:
             d = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
-            raise PredictorError(f"{path}: not a predictor file ({type(e).__name__})") from None
+            raise PredictorError(f"{path}: not a valid hwnas predictor file ({type(e).__name__}; nothing in it ran): "
+                                 "build one with hwnas predictor fit, sweep or train") from None
         if not isinstance(d, dict) or d.get("format") != FORMAT:
-            raise PredictorError(f"{path}: not a hwnas predictor file (format {FORMAT!r} expected)")
+            raise PredictorError(f"{path}: not a valid hwnas predictor file (format {FORMAT!r} expected): build one "
+                                 "with hwnas predictor fit, sweep or train")
         state = d["state"]
         pred = cls(SpaceSchema.from_dict(d["schema"]), build_trunk(d["trunk"]), d["devices"],
                    state["ref_index"], metric=d.get("metric", "latency_ms"))

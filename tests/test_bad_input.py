@@ -106,7 +106,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
      "is not valid JSON"),
     ("predictor-random-bytes", lambda d: ["predictor", "predict", str(_write(d / "p.pt", bytes(range(100)))),
                                           "--archs", str(_write(d / "a.csv", f"arch\n{NB201}\n")),
-                                          "--out", str(d / "o.csv")], "not a predictor file"),
+                                          "--out", str(d / "o.csv")], "not a valid hwnas predictor file"),
     ("predictor-csv-not-utf8", lambda d: ["predictor", "fit", "--space", "nb201", "--train",
                                           str(_write(d / "a.csv", NOT_UTF8)), "--exclude-device", "x",
                                           "--out", str(d / "p.pt")], "a.csv"),

@@ -203,7 +203,7 @@ def test_bad_inputs_raise_user_errors(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         LatencyPredictor.load(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a predictor")
-    with pytest.raises(UserError, match="not a predictor file"):
+    with pytest.raises(UserError, match="not a valid hwnas predictor file"):
         LatencyPredictor.load(tmp_path / "junk.pt")
 
 
