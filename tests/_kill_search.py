@@ -45,7 +45,6 @@ def _die_in_write(n: int) -> None:
     def dying(path, data, *, what="file"):
         calls[0] += 1
         if calls[0] == n:
-            files.os.open  # noqa: B018  (the module is loaded; nothing else is needed before dying)
             tmp = Path(path).with_name(f".{Path(path).name}.dying.tmp")
             with open(tmp, "wb") as f:
                 f.write(bytes(data)[: len(data) // 2])

@@ -7,7 +7,6 @@ against a command that reads it. The Python API raises the same messages as type
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -156,4 +155,3 @@ def test_two_runs_with_the_same_name_never_share_a_folder(tmp_path):
         dirs = list(pool.map(lambda _: unique_run_dir(str(tmp_path), "same"), range(16)))
     assert len(set(dirs)) == 16 and all(d.is_dir() for d in dirs)
     assert sorted(d.name for d in dirs) == sorted(["same"] + [f"same-{k}" for k in range(2, 17)])
-    shutil.rmtree(tmp_path)

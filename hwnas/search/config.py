@@ -164,16 +164,29 @@ class CheckpointConfig:
 
 
 @dataclass(frozen=True)
-class SearchConfig:
-    """A whole search run. Load with :func:`hwnas.search.load_search_config`."""
+class RunSettings:
+    """What every run (search or training) says first: its name and folder, seed, determinism, device, threads."""
 
-    name: str = "quickstart"
+    name: str = "run"
     out_dir: str = "runs"
     seed: int = 0
     deterministic: bool = False
     device: str = "auto"
     #: Intra-op CPU threads (None: $HWNAS_THREADS, else half the cores, at most 4; see hwnas.search.threads).
     threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1 (or null for the default), got {self.threads}")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
+
+
+@dataclass(frozen=True)
+class SearchConfig(RunSettings):
+    """A whole search run. Load with :func:`hwnas.search.load_search_config`."""
+
+    name: str = "quickstart"
     space: SpaceConfig = field(default_factory=SpaceConfig)
     supernet: SupernetConfig = field(default_factory=SupernetConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -184,10 +197,7 @@ class SearchConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
 
     def __post_init__(self) -> None:
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be >= 1 (or null for the default), got {self.threads}")
-        if not 0 <= self.seed < 2**32:
-            raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
+        super().__post_init__()
         late = [e for e in self.splits.epochs if e >= self.train.epochs]
         if late:
             raise ValueError(f"splits.epochs {late} must come before the end of training (train.epochs = "

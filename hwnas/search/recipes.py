@@ -122,6 +122,26 @@ def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def read_run_config(run_dir: str | Path, *, kind: str) -> dict[str, Any]:
+    """The resolved config a run folder saved (``config.yaml``), checked to be a ``search`` or ``train`` run.
+
+    Resuming a folder that does not exist, holds no config, or is the other kind of run is a ConfigError that
+    names the folder and the command to use.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / "config.yaml"
+    if not run_dir.exists():
+        raise ConfigError(f"cannot resume: run folder {str(run_dir)!r} does not exist")
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} is not a run folder: it has no config.yaml (resume takes runs/<name>)")
+    data = load_yaml(path)
+    saved = "search" if "supernet" in data or "space" in data else "train" if "optim" in data else kind
+    if saved != kind:
+        raise ConfigError(f"{str(run_dir)!r} is a {'training' if saved == 'train' else saved} run: continue it "
+                          f"with hwnas {saved} --resume {run_dir}")
+    return data
+
+
 def load_search_config(recipe: str | None = None, overrides: Sequence[str] = ()) -> SearchConfig:
     """Load a recipe (name or path; default ``quickstart``) and apply ``key=value`` overrides.
 

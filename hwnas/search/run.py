@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from hwnas.api.archspec import ArchSpec
-from hwnas.api.config import ConfigError, load_yaml, to_dict
+from hwnas.api.config import apply_overrides, to_dict
 from hwnas.api.errors import UserError
 from hwnas.api.files import discard_unused_run_dir
 from hwnas.distributed import (
@@ -45,7 +45,7 @@ from hwnas.search.finalise import finalise
 from hwnas.search.leaf import Leaf
 from hwnas.search.pareto import seen_archs
 from hwnas.search.prepare import RunContext, prepare_run, unique_run_dir
-from hwnas.search.recipes import load_search_config
+from hwnas.search.recipes import config_from_dict, read_run_config
 from hwnas.search.reproducibility import capture_rng_state, restore_rng_state, seed_everything, set_deterministic
 from hwnas.search.select_phase import choose_leaf, select_phase
 from hwnas.search.threads import apply_threads
@@ -72,15 +72,7 @@ class SearchResult:
 
 def load_run_config(run_dir: Path, overrides: tuple[str, ...] = ()) -> SearchConfig:
     """The resolved config saved in ``run_dir``, with ``overrides`` applied on top."""
-    path = Path(run_dir) / "config.yaml"
-    if not Path(run_dir).exists():
-        raise ConfigError(f"cannot resume: run folder {str(run_dir)!r} does not exist")
-    if not path.is_file():
-        raise ConfigError(f"{run_dir} is not a run folder: it has no config.yaml (resume takes runs/<name>)")
-    data = load_yaml(path)
-    if "epochs" in data and "optim" in data:
-        raise ConfigError(f"{str(run_dir)!r} is a training run: continue it with hwnas train --resume {run_dir}")
-    return load_search_config(str(path), overrides)
+    return config_from_dict(apply_overrides(read_run_config(run_dir, kind="search"), overrides))
 
 
 class _Checkpointer:

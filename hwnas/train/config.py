@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hwnas.api.config import check_ranges
-from hwnas.search.config import CheckpointConfig
+from hwnas.search.config import CheckpointConfig, RunSettings
 
 
 @dataclass(frozen=True)
@@ -133,15 +133,10 @@ class RegConfig:
 
 
 @dataclass(frozen=True)
-class TrainRunConfig:
+class TrainRunConfig(RunSettings):
     """A whole training run (``hwnas train``). Load with :func:`hwnas.train.load_train_config`."""
 
     name: str = "train"
-    out_dir: str = "runs"
-    seed: int = 0
-    deterministic: bool = False
-    device: str = "auto"
-    threads: int | None = None
     epochs: int = 600
     #: Mixed precision on CUDA (ignored on the CPU): ``auto`` = bfloat16 where supported, else float16.
     amp: Literal["auto", "off", "float16", "bfloat16"] = "auto"
@@ -161,12 +156,9 @@ class TrainRunConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be >= 1 (or null for the default), got {self.threads}")
-        if not 0 <= self.seed < 2**32:
-            raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
         if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
             raise ValueError(f"max_steps_per_epoch must be >= 1 (or null), got {self.max_steps_per_epoch}")
         check_ranges("", self, at_least_one=("log_every",))

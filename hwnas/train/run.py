@@ -14,9 +14,10 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from hwnas.api.archspec import ArchSpec
-from hwnas.api.config import ConfigError, dump_yaml, from_dict, load_yaml, to_dict
+from hwnas.api.config import ConfigError, apply_overrides, dump_yaml, from_dict, to_dict
 from hwnas.api.errors import UserError
 from hwnas.api.files import discard_unused_run_dir, make_dir
+from hwnas.api.trace import count_params
 from hwnas.data.sampler import EpochDataLoader, EpochSampler, mix_seed
 from hwnas.distributed import (
     DistInfo,
@@ -35,6 +36,7 @@ from hwnas.search.checkpoint import (
 )
 from hwnas.search.prepare import unique_run_dir
 from hwnas.search.progress import epoch_progress
+from hwnas.search.recipes import read_run_config
 from hwnas.search.reproducibility import seed_everything, set_deterministic
 from hwnas.search.threads import apply_threads
 from hwnas.train.config import TrainRunConfig
@@ -59,17 +61,7 @@ class TrainResult:
 
 def load_train_run_config(run_dir: str | Path, overrides: tuple[str, ...] = ()) -> TrainRunConfig:
     """The resolved config saved in ``run_dir/config.yaml`` (for ``--resume``), with overrides applied."""
-    from hwnas.api.config import apply_overrides
-
-    path = Path(run_dir) / "config.yaml"
-    if not Path(run_dir).exists():
-        raise CheckpointError(f"cannot resume: run folder {str(run_dir)!r} does not exist")
-    if not path.is_file():
-        raise CheckpointError(f"cannot resume: {str(run_dir)!r} has no config.yaml; is it a training run folder?")
-    data = load_yaml(path)
-    if "supernet" in data or "space" in data:
-        raise CheckpointError(f"{str(run_dir)!r} is a search run: continue it with hwnas search --resume {run_dir}")
-    return from_dict(TrainRunConfig, apply_overrides(data, overrides))
+    return from_dict(TrainRunConfig, apply_overrides(read_run_config(run_dir, kind="train"), overrides))
 
 
 def run_training(cfg: TrainRunConfig, arch: ArchSpec, *, resume_dir: str | Path | None = None,
@@ -297,7 +289,7 @@ def _logger(out: Path, info: DistInfo, *, purge_step: int | None) -> Any:
 
 
 def _describe(built: BuiltModel, cfg: TrainRunConfig, device: torch.device, info: DistInfo) -> str:
-    params = sum(p.numel() for n, p in built.net.named_parameters() if not n.startswith("auxiliary"))
+    params = count_params(built.net, exclude=("auxiliary",))
     amp = amp_dtype_for(cfg.amp, device)
     procs = f" x {info.world_size} processes ({info.backend})" if info.enabled else ""
     amp_name = str(amp).replace("torch.", "") if amp else "off"

@@ -6,14 +6,8 @@ import torch
 from torch import nn
 
 from hwnas.api import SPACES, ArchSpec, freeze
+from tests.test_space_supernet_matrix import TINY  # the one table of tiny settings per space
 
-#: Tiny settings per registered space; a new space must add itself here to be tested.
-TINY = {
-    "darts": dict(C=4, layers=3, num_classes=5, in_channels=3),
-    "nb201": dict(C=4, N=1, num_classes=5, in_channels=3),
-    "proxyless": dict(variant="cifar", width_mult=0.25, num_classes=5, in_channels=3),
-    "fbnet": dict(num_classes=5, in_channels=3, width_mult=0.25),
-}
 SIDE = {"darts": 16, "nb201": 8, "proxyless": 16, "fbnet": 16}
 
 
