@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hwnas.latency_models.predictor_data import read_shared_table
-from hwnas.latency_models.predictor_schema import get_schema
+from hwnas.latency_models.predictor.data import read_shared_table
+from hwnas.latency_models.predictor.schema import get_schema
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hwnas.latency_models.predictor import LatencyPredictor, pretrain
-from hwnas.latency_models.predictor_additive import AdditivePredictor
-from hwnas.latency_models.predictor_data import full_devices, read_shared_table
-from hwnas.latency_models.predictor_sweep import spearman, within
+from hwnas.latency_models.predictor.additive import AdditivePredictor
+from hwnas.latency_models.predictor.data import full_devices, read_shared_table
+from hwnas.latency_models.predictor.model import LatencyPredictor, pretrain
+from hwnas.latency_models.predictor.sweep import spearman, within
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 

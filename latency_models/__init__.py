@@ -1,17 +1,29 @@
-"""Hardware cost models: analytical tensor-processing-engine models (``tpe``) and learned latency predictors.
+"""Hardware cost models, in four sub-packages:
 
-Importing this package registers the hardware targets of the search loss in ``hwnas.api.COST_MODELS``.
+- :mod:`~hwnas.latency_models.tpe` — analytical tensor-processing-engine models (cycles, energy, area).
+- :mod:`~hwnas.latency_models.lut` — lookup tables of a space's candidates: priced by an engine or measured here.
+- :mod:`~hwnas.latency_models.predictor` — learned latency predictors pretrained on measured devices.
+- :mod:`~hwnas.latency_models.targets` — the hardware targets of the search loss, each a
+  :class:`hwnas.api.CostModel` registered in ``hwnas.api.COST_MODELS`` where it is defined.
+
+Importing this package registers the targets.
 """
 
-from hwnas.latency_models.candidate_specs import SpaceSpecs, candidate_opspecs, space_opspecs
-from hwnas.latency_models.hardware_targets import HARDWARE_TARGETS, LUTCost
-from hwnas.latency_models.lut import LatencyLUT, LUTError, lut_from_tpe
-from hwnas.latency_models.predictors import (
-    TARGETS,
+from hwnas.latency_models import _moved
+from hwnas.latency_models.lut import (
+    LatencyLUT,
+    LUTError,
+    SpaceSpecs,
+    candidate_opspecs,
+    lut_from_tpe,
+    profile_lut,
+    space_opspecs,
+    time_module,
+)
+from hwnas.latency_models.predictor import (
     AdditivePredictor,
     LatencyPredictor,
     LatencyTable,
-    PredictorCost,
     PredictorError,
     SpaceSchema,
     fit_predictor,
@@ -20,21 +32,12 @@ from hwnas.latency_models.predictors import (
     read_shared_table,
     train_direct,
 )
-from hwnas.latency_models.profiling import profile_lut, time_module
+from hwnas.latency_models.targets import LUTCost, PredictorCost
+
+_moved.install()
 
 __all__ = [
-    "HARDWARE_TARGETS", "LUTCost", "LUTError", "LatencyLUT", "SpaceSpecs", "candidate_opspecs", "lut_from_tpe",
-    "profile_lut", "space_opspecs", "time_module",
-    "TARGETS",
-    "AdditivePredictor",
-    "LatencyPredictor",
-    "LatencyTable",
-    "PredictorCost",
-    "PredictorError",
-    "SpaceSchema",
-    "fit_predictor",
-    "get_schema",
-    "pretrain",
-    "read_shared_table",
-    "train_direct",
+    "AdditivePredictor", "LUTCost", "LUTError", "LatencyLUT", "LatencyPredictor", "LatencyTable", "PredictorCost",
+    "PredictorError", "SpaceSchema", "SpaceSpecs", "candidate_opspecs", "fit_predictor", "get_schema", "lut_from_tpe",
+    "pretrain", "profile_lut", "read_shared_table", "space_opspecs", "time_module", "train_direct",
 ]

@@ -29,14 +29,15 @@ from hwnas.api.errors import UserError
 from hwnas.api.freeze import check_arch, freeze, freeze_module
 from hwnas.api.graph import DecisionGraph, InputDecision, InputSlot, kept_labels, label_group
 from hwnas.api.opspec import OpSpec
-from hwnas.api.protocols import CostFn, Details, Selector, SupernetLike, space_kwargs, space_name, space_ref
-from hwnas.api.registries import ARCHS, COST_MODELS, DATASETS, OPS, SELECTORS, SPACES, SUPERNETS
+from hwnas.api.protocols import CostFn, CostModel, Details, Selector, SupernetLike, space_kwargs, space_name, space_ref
+from hwnas.api.registries import ARCHS, COST_MODELS, DATASETS, OPS, SELECTORS, SPACES, SUPERNETS, cost_model
 from hwnas.api.registry import Registry, RegistryError
 from hwnas.api.trace import collect_opspecs, count_macs, count_params
 
 __all__ = [
     "ARCHS",
     "COST_MODELS",
+    "cost_model",
     "DATASETS",
     "FORMAT",
     "OPS",
@@ -50,6 +51,7 @@ __all__ = [
     "ChosenInputs",
     "ConfigError",
     "CostFn",
+    "CostModel",
     "DeviceError",
     "DecisionGraph",
     "Details",

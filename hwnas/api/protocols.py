@@ -52,6 +52,41 @@ class CostFn(Protocol):
     def __call__(self, supernet: SupernetLike) -> tuple[torch.Tensor, Details]: ...
 
 
+@runtime_checkable
+class CostModel(Protocol):
+    """A hardware target kind, registered in :data:`hwnas.api.COST_MODELS` under ``kind``.
+
+    This is the one contract every cost model (analytical TPE, lookup table, measured, learned predictor, or a
+    plug-in's own) follows. A recipe's ``cost: [{target: "KIND:ARG", metric: ...}]`` and
+    ``hwnas report ARCH --hardware KIND:ARG`` look ``KIND`` up and call it:
+
+    - ``model(target, metric=..., supernet=..., example_input=..., **extra) -> CostFn``: the expected cost of the
+      supernet's current distribution, differentiable in its architecture parameters. Extra keywords the search
+      may pass (``run_dir``: where the run keeps what it measured) are ignored by models that need none.
+    - ``model.report(target, arch=..., network=..., input_size=...) -> dict``: one fixed architecture priced,
+      units in the key names (``latency_ms``, ``energy_mj``, ``cycles``...).
+
+    ``form``, ``metrics``, ``examples`` and ``description`` are what ``hwnas targets`` lists.
+
+    Example:
+        >>> from hwnas.api import COST_MODELS, CostModel
+        >>> isinstance(COST_MODELS.get("tpe"), CostModel), COST_MODELS.get("tpe").form
+        (True, 'tpe:ENGINE')
+    """
+
+    kind: str
+    form: str
+    metrics: tuple[str, ...]
+    examples: tuple[str, ...]
+    description: str
+
+    def __call__(self, target: str, *, metric: str = "latency_ms", supernet: Any | None = None,
+                 example_input: torch.Tensor | None = None, **extra: Any) -> CostFn: ...
+
+    def report(self, target: str, *, arch: ArchSpec, network: nn.Module | None = None,
+               input_size: tuple[int, ...] | None = None) -> dict[str, Any]: ...
+
+
 class Selector(Protocol):
     """Turns a trained supernet into an ArchSpec (magnitude, perturbation, ...); ``context`` is a
     :class:`hwnas.selection.SelectionContext` (loaders, loss, device, trainer factory...) or None."""

@@ -69,7 +69,7 @@ def _build_space(args: argparse.Namespace) -> Any:
 
 def _fit_and_save(args: argparse.Namespace, space: Any, schema: Any, archs: list, values: list[float], source: str,
                   t0: float) -> int:
-    from hwnas.latency_models.predictor_sweep import fit_sweep
+    from hwnas.latency_models.predictor.sweep import fit_sweep
 
     dim = schema.dim
     if 0.8 * len(values) < dim + 1:
@@ -92,8 +92,8 @@ def _fit_and_save(args: argparse.Namespace, space: Any, schema: Any, archs: list
 def run_sweep(args: argparse.Namespace) -> int:
     from hwnas.api import freeze
     from hwnas.cli.profile import parse_size
-    from hwnas.latency_models.predictor_schema import get_schema
-    from hwnas.latency_models.predictor_sweep import sample_archs
+    from hwnas.latency_models.predictor.schema import get_schema
+    from hwnas.latency_models.predictor.sweep import sample_archs
     from hwnas.search.report import hardware_figures
 
     t0 = time.perf_counter()
@@ -127,7 +127,7 @@ def run_sweep(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from hwnas.cli.predictor import _parse_archs, _read_csv
-    from hwnas.latency_models.predictor_schema import get_schema
+    from hwnas.latency_models.predictor.schema import get_schema
 
     t0 = time.perf_counter()
     space = _build_space(args)

@@ -92,7 +92,7 @@ def _latencies(path: Path, rows: list[dict[str, str]]) -> list[float]:
 
 
 def _parse_archs(schema, path: Path, rows: list[dict[str, str]]) -> list:
-    from hwnas.latency_models.predictor_schema import PredictorError
+    from hwnas.latency_models.predictor.schema import PredictorError
 
     archs = []
     for i, r in enumerate(rows, start=2):
@@ -104,8 +104,8 @@ def _parse_archs(schema, path: Path, rows: list[dict[str, str]]) -> list:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from hwnas.latency_models.predictor import LatencyPredictor, fit_predictor
-    from hwnas.latency_models.predictor_schema import get_schema
+    from hwnas.latency_models.predictor.model import LatencyPredictor, fit_predictor
+    from hwnas.latency_models.predictor.schema import get_schema
 
     t0 = time.perf_counter()
     schema = get_schema(args.space)
@@ -121,7 +121,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from hwnas.latency_models.predictor import LatencyPredictor
+    from hwnas.latency_models.predictor.model import LatencyPredictor
 
     pred = LatencyPredictor.load(args.predictor)
     if pred.target is None:
@@ -143,7 +143,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _devices(args: argparse.Namespace) -> int:
-    from hwnas.latency_models.predictor import LatencyPredictor
+    from hwnas.latency_models.predictor.model import LatencyPredictor
 
     print("\n".join(LatencyPredictor.load(args.space).devices))
     return 0

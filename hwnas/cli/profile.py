@@ -57,8 +57,8 @@ def parse_kwargs(text: str) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from hwnas.latency_models.lut import lut_from_tpe
-    from hwnas.latency_models.profiling import profile_lut
+    from hwnas.latency_models.lut.profiling import profile_lut
+    from hwnas.latency_models.lut.table import lut_from_tpe
     from hwnas.latency_models.tpe import tpe_from_name
     from hwnas.search.builders import resolve_space_class
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from hwnas.cli import main
-from hwnas.latency_models.predictor import LatencyPredictor
-from hwnas.latency_models.predictor_schema import FBNET_OPS, NB201_OPS
+from hwnas.latency_models.predictor.model import LatencyPredictor
+from hwnas.latency_models.predictor.schema import FBNET_OPS, NB201_OPS
 
 
 def _nb201(rng):

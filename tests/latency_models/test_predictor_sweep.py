@@ -11,9 +11,9 @@ from torch import nn
 
 from hwnas.api import COST_MODELS, SUPERNETS, Choice, UserError
 from hwnas.cli import main
-from hwnas.latency_models.predictor import LatencyPredictor
-from hwnas.latency_models.predictor_schema import PredictorError
-from hwnas.latency_models.predictor_sweep import fit_sweep, sample_archs
+from hwnas.latency_models.predictor.model import LatencyPredictor
+from hwnas.latency_models.predictor.schema import PredictorError
+from hwnas.latency_models.predictor.sweep import fit_sweep, sample_archs
 from hwnas.search_spaces import DartsSpace, NB201Space
 
 COST = {"none": 0.0, "skip_connect": 0.1, "nor_conv_1x1": 0.5, "nor_conv_3x3": 1.2, "avg_pool_3x3": 0.3}

@@ -173,7 +173,7 @@ def test_search_on_tpe_target_meets_the_target(tmp_path):
 
 def test_measured_target_keeps_its_table_with_the_run(tmp_path, monkeypatch):
     from hwnas.api import COST_MODELS
-    from hwnas.latency_models.lut import LatencyLUT
+    from hwnas.latency_models.lut.table import LatencyLUT
 
     monkeypatch.setenv("HWNAS_LUT_CACHE", str(tmp_path / "cache"))
     measured = COST_MODELS.get("measured")

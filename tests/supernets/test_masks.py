@@ -257,7 +257,7 @@ def _cost_case(kind, tmp_path, monkeypatch):
                      "--tpe", "systolic-16x16-ws-int8", "--out", str(path)]) == 0
         target = f"lut:{path}"
     if kind == "predictor":  # a predictor fitted to a sweep of this space (additive, so it is exact)
-        from hwnas.latency_models.predictor_sweep import fit_sweep, sample_archs
+        from hwnas.latency_models.predictor.sweep import fit_sweep, sample_archs
 
         archs = sample_archs(space, 30, seed=0)
         cost = {"none": 0.0, "skip_connect": 0.1, "avg_pool_3x3": 0.3, "nor_conv_1x1": 1.0, "nor_conv_3x3": 3.0}

@@ -2,7 +2,7 @@
 
 A :class:`LatencyPredictor` maps an architecture encoding (one-hot per decision, or a supernet's
 probabilities) through a *trunk* to the log latency on each pretraining device (see
-:mod:`hwnas.latency_models.predictor_trunks`), standardizes those, and applies a linear *head*
+:mod:`hwnas.latency_models.predictor.trunks`), standardizes those, and applies a linear *head*
 that gives the log latency on one target device. For a pretraining device the head picks its
 output; for a new device :meth:`LatencyPredictor.adapt` fits the head to a few (arch, latency)
 samples of that device.
@@ -14,7 +14,7 @@ of (a) a ridge regression on the leading principal components of the per-device 
 the trunk outputs, so the adapted predictor stays one differentiable function of the probabilities.
 
 Example:
-    >>> from hwnas.latency_models.predictor import LatencyPredictor
+    >>> from hwnas.latency_models.predictor.model import LatencyPredictor
     >>> p = LatencyPredictor.load("nb201:pixel3")
     >>> s = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
     >>> round(float(p.predict([s])[0]), 2)
@@ -35,16 +35,16 @@ import torch
 from torch import nn
 
 from hwnas.api.files import make_dir, write_bytes_atomic
-from hwnas.latency_models.predictor_data import HERE, LatencyTable, resolve_device
-from hwnas.latency_models.predictor_schema import ArchLike, PredictorError, Probs, SpaceSchema, get_schema
-from hwnas.latency_models.predictor_tied import (
+from hwnas.latency_models.predictor.data import HERE, LatencyTable, match_device
+from hwnas.latency_models.predictor.schema import ArchLike, PredictorError, Probs, SpaceSchema, get_schema
+from hwnas.latency_models.predictor.tied import (
     blend_weight,
     fit_tied,
     loo_log_error,
     tied_matrix,
     tied_predict,
 )
-from hwnas.latency_models.predictor_trunks import AdditiveTrunk, MLPTrunk, TableTrunk, build_trunk
+from hwnas.latency_models.predictor.trunks import AdditiveTrunk, MLPTrunk, TableTrunk, build_trunk
 
 FORMAT = "hwnas.predictor/1"
 SHIPPED = ("nb201", "fbnet")
@@ -82,7 +82,7 @@ class LatencyPredictor(nn.Module):
         # Head: log(ms) = head_b + features(x) @ head_w.
         self.register_buffer("head_w", torch.zeros(n))
         self.register_buffer("head_b", torch.zeros(()))
-        # Blend with the tied-cost additive model (predictor_tied): ms = (1 - mix) * head + mix * tied.
+        # Blend with the tied-cost additive model (predictor.tied): ms = (1 - mix) * head + mix * tied.
         self.register_buffer("tied_map", tied_matrix(self.schema), persistent=False)
         self.register_buffer("tied_w", torch.zeros(self.tied_map.shape[1]))
         self.register_buffer("tied_b", torch.zeros(()))
@@ -152,12 +152,12 @@ class LatencyPredictor(nn.Module):
         x = self.encode(archs)
         if device is None:
             return torch.exp(self.forward(x))
-        d = self.devices.index(resolve_device(device, self.devices))
+        d = self.devices.index(match_device(device, self.devices))
         return torch.exp(self.trunk(x)[:, d])
 
     def select_device(self, device: str) -> LatencyPredictor:
         """Make pretraining device ``device`` the target of :meth:`predict`; returns ``self``."""
-        d = self.devices.index(resolve_device(device, self.devices))
+        d = self.devices.index(match_device(device, self.devices))
         w = torch.zeros_like(self.head_w)
         w[d] = self.dev_std[d]
         self.head_w.copy_(w)
@@ -173,7 +173,7 @@ class LatencyPredictor(nn.Module):
         Only table and additive trunks fit each device on its own, so only they can forget one;
         an MLP trunk must be retrained without it (:func:`pretrain` on ``table.drop(device)``).
         """
-        d = self.devices.index(resolve_device(device, self.devices))
+        d = self.devices.index(match_device(device, self.devices))
         if not hasattr(self.trunk, "without"):
             raise PredictorError(f"a {getattr(self.trunk, 'kind', 'custom')} trunk cannot forget a device; "
                                  "pretrain a new predictor on a table without it")
@@ -196,11 +196,11 @@ class LatencyPredictor(nn.Module):
             name: A name for the adapted target. components, ridge: PCA-ridge part.
             temperature: Sharpness of the weights of the one-device fits (by leave-one-out error), and of the
                 blend with the tied-cost additive model.
-            blend: Blend in the tied-cost additive model (:mod:`~hwnas.latency_models.predictor_tied`) with
+            blend: Blend in the tied-cost additive model (:mod:`~hwnas.latency_models.predictor.tied`) with
                 the weight its leave-one-out error earns against the head's (needs 6 or more samples).
 
         Example:
-            >>> from hwnas.latency_models.predictor import LatencyPredictor
+            >>> from hwnas.latency_models.predictor.model import LatencyPredictor
             >>> p = LatencyPredictor.load("fbnet").without_device("raspi4")
             >>> archs = ["-".join(["k3_e1"] * 22), "-".join(["k5_e6"] * 22), "-".join(["skip"] * 22)]
             >>> p = p.adapt(archs, [30.0, 120.0, 5.0], name="my_phone")
@@ -279,17 +279,17 @@ class LatencyPredictor(nn.Module):
         """Load a saved predictor, or a shipped one: ``nb201``, ``fbnet``, or ``SPACE:DEVICE`` (head selected).
 
         Example:
-            >>> from hwnas.latency_models.predictor import LatencyPredictor
+            >>> from hwnas.latency_models.predictor.model import LatencyPredictor
             >>> LatencyPredictor.load("fbnet:raspi4").target
             'raspi4'
         """
         text = str(name_or_path)
         space, _, device = text.partition(":")
         if space in SHIPPED and not Path(text).exists():
-            shipped = HERE / f"predictor_{space}.pt"
+            shipped = HERE / f"{space}.pt"
             if not shipped.is_file():
                 raise PredictorError(f"the shipped {space} predictor {str(shipped)!r} is missing; rebuild it with "
-                                     "python -m hwnas.latency_models._train_predictors")
+                                     "python -m hwnas.latency_models.predictor._train")
             pred = cls._from_file(shipped)
             return pred.select_device(device) if device else pred
         return cls._from_file(Path(text))
@@ -380,8 +380,8 @@ def pretrain(schema: SpaceSchema | str | nn.Module, table: LatencyTable, *, trun
         trunk_kwargs: Passed to the trunk's fit (``ridge`` for additive; ``steps``, ``hidden``... for mlp).
 
     Example:
-        >>> from hwnas.latency_models.predictor import pretrain
-        >>> from hwnas.latency_models.predictor_data import LatencyTable
+        >>> from hwnas.latency_models.predictor.model import pretrain
+        >>> from hwnas.latency_models.predictor.data import LatencyTable
         >>> import numpy as np
         >>> t = LatencyTable("fbnet", np.random.default_rng(0).integers(0, 9, (50, 22)), ["dev"],
         ...                  np.random.default_rng(1).uniform(5, 9, (50, 1)))
@@ -422,7 +422,7 @@ def train_direct(schema: SpaceSchema | str | nn.Module, archs: Sequence[ArchLike
     """A one-device predictor from (arch, latency) pairs alone (e.g. a TPE sweep or a measured LUT).
 
     Example:
-        >>> from hwnas.latency_models.predictor import train_direct
+        >>> from hwnas.latency_models.predictor.model import train_direct
         >>> p = train_direct("fbnet", ["-".join(["k3_e1"] * 22), "-".join(["skip"] * 22)], [20.0, 4.0],
         ...                  trunk="additive")
         >>> p.target
@@ -468,7 +468,7 @@ def fit_predictor(space: SpaceSchema | str | nn.Module, train_pairs: Sequence[tu
     nothing shipped), a one-device MLP is trained on ``train_pairs`` alone.
 
     Example:
-        >>> from hwnas.latency_models.predictor import fit_predictor
+        >>> from hwnas.latency_models.predictor.model import fit_predictor
         >>> pairs = [("-".join(["k3_e1"] * 22), 30.0), ("-".join(["k5_e6"] * 22), 120.0),
         ...          ("-".join(["skip"] * 22), 5.0), ("-".join(["k3_e3"] * 22), 60.0)]
         >>> p = fit_predictor("fbnet", pairs, exclude_device="raspi4")

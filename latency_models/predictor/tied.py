@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from hwnas.latency_models.predictor_schema import SpaceSchema
+from hwnas.latency_models.predictor.schema import SpaceSchema
 
 
 def tied_names(schema: SpaceSchema) -> list[str]:

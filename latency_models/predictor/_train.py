@@ -1,9 +1,9 @@
-"""Rebuild the shipped predictors ``predictor_nb201.pt`` and ``predictor_fbnet.pt`` from the shared data.
+"""Rebuild the shipped predictors ``nb201.pt`` and ``fbnet.pt`` from the shared data.
 
-Run: ``python -m hwnas.latency_models._train_predictors [--data ../shared/data] [--out DIR]``.
+Run: ``python -m hwnas.latency_models.predictor._train [--data ../shared/data] [--out DIR]``.
 NB201 gets a table trunk over its 27 fully measured devices (every one of the 15,625 cells);
 FBNet an additive trunk per device fitted on the 5,000 measured architectures. Sources and
-licences of the data: PREDICTORS_NOTICE.md next to the shipped files.
+licences of the data: NOTICE.md next to the shipped files.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import argparse
 import time
 from pathlib import Path
 
-from hwnas.latency_models.predictor import pretrain
-from hwnas.latency_models.predictor_data import HERE, read_shared_table
+from hwnas.latency_models.predictor.data import HERE, read_shared_table
+from hwnas.latency_models.predictor.model import pretrain
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
@@ -25,8 +25,8 @@ def build(space: str, data: Path, out: Path) -> Path:
     pred = pretrain(space, table, trunk="table" if space == "nb201" else "additive")
     # Measured on part of the archs only (nn-Meter's): not used, but known, so excluding one is a no-op.
     pred.meta["unused_devices"] = partial
-    pred.meta["source"] = f"{space}_hw.csv.gz (HELP, HW-NAS-Bench, NAS-Bench-201; see PREDICTORS_NOTICE.md)"
-    path = pred.save(out / f"predictor_{space}.pt")
+    pred.meta["source"] = f"{space}_hw.csv.gz (HELP, HW-NAS-Bench, NAS-Bench-201; see NOTICE.md)"
+    path = pred.save(out / f"{space}.pt")
     print(f"{space}: {len(pred.devices)} devices, {len(table.index)} archs, trunk {pred.meta['trunk']}, "
           f"{path.stat().st_size / 1e6:.2f} MB, {time.perf_counter() - t0:.1f}s -> {path}")
     return path

@@ -1,16 +1,16 @@
 """Learned predictors as hardware targets of the search loss: ``nb201:DEVICE``, ``fbnet:DEVICE``, ``predictor:PATH``.
 
-A target factory follows the cost-model protocol of :mod:`hwnas.search`:
-``factory(target, metric=..., supernet=..., example_input=...)`` returns ``cost_fn(supernet) ->
+Each kind follows :class:`hwnas.api.CostModel`:
+``model(target, metric=..., supernet=..., example_input=...)`` returns ``cost_fn(supernet) ->
 (latency_ms, details)``, the predicted latency under the supernet's current probabilities
-(differentiable in α), and ``factory.report(target, arch=..., network=..., input_size=...)`` prices
+(differentiable in α), and ``model.report(target, arch=..., network=..., input_size=...)`` prices
 one fixed architecture. The predictors price the benchmark's own network (NB201 at C=16, N=5; FBNet
 at HW-NAS-Bench's widths) whatever width the searched space was built with.
 
 Example:
-    >>> from hwnas.latency_models.predictor_cost import TARGETS
-    >>> sorted(TARGETS)
-    ['fbnet', 'nb201', 'predictor']
+    >>> from hwnas.api import COST_MODELS
+    >>> COST_MODELS.get("nb201").form, COST_MODELS.get("predictor").metrics
+    ('nb201:DEVICE', ('latency_ms', 'energy_mj', 'cycles'))
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from hwnas.api import COST_MODELS, ArchSpec, InputChoice, RegistryError, UserError, collect_decisions
-from hwnas.latency_models.lut import METRIC_ALIASES
-from hwnas.latency_models.predictor import LatencyPredictor
-from hwnas.latency_models.predictor_schema import SpaceSchema
+from hwnas.api import ArchSpec, InputChoice, UserError, collect_decisions, cost_model
+from hwnas.latency_models.lut.table import METRIC_ALIASES
+from hwnas.latency_models.predictor.model import LatencyPredictor
+from hwnas.latency_models.predictor.schema import SpaceSchema
 
 
 def _load(target: str) -> LatencyPredictor:
@@ -84,10 +84,32 @@ class PredictorCost:
         return value, {self.predictor.metric: float(value.detach()), "target": self.target}
 
 
-class _Factory:
+_BENCHMARKS = {"nb201": "NAS-Bench-201", "fbnet": "FBNet"}
+
+
+@cost_model("nb201", "fbnet", "predictor")
+class PredictorTarget:
+    """``nb201:DEVICE`` / ``fbnet:DEVICE`` (shipped predictors) and ``predictor:PATH`` (one fitted to yours)."""
+
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.__name__ = f"{kind}_predictor_target"
+        if kind == "predictor":
+            self.form = "predictor:PATH"
+            self.metrics: tuple[str, ...] = ("latency_ms", "energy_mj", "cycles")
+            self.examples: tuple[str, ...] = ("predictor:my_device.pt",)
+            self.description = ("a predictor fitted to your own device (hwnas predictor fit), or to any space on "
+                                "any target (hwnas predictor sweep / train); its metric is the one it was fitted to")
+        else:
+            self.form = f"{kind}:DEVICE"
+            self.metrics = ("latency_ms",)
+            self.examples = ()
+            self.description = f"learned predictor pretrained on HW-NAS-Bench's measured {_BENCHMARKS[kind]} data"
+
+    @property
+    def devices(self) -> list[str]:
+        """The devices a shipped predictor knows (none for ``predictor:PATH``); loads the shipped file."""
+        return [] if self.kind == "predictor" else list(LatencyPredictor.load(self.kind).devices)
 
     def __call__(self, target: str, *, metric: str = "latency_ms", supernet: Any | None = None,
                  example_input: torch.Tensor | None = None, **_: Any) -> PredictorCost:
@@ -105,11 +127,10 @@ class _Factory:
         return {"target": target, pred.metric: value, "predictor_device": pred.target}
 
 
-#: Target kinds served by learned predictors.
-TARGETS: dict[str, _Factory] = {k: _Factory(k) for k in ("nb201", "fbnet", "predictor")}
+def __getattr__(name: str) -> Any:
+    # The old module (``predictor_cost``) exported the kinds as a dict; they now live in COST_MODELS.
+    if name == "TARGETS":
+        from hwnas.api import COST_MODELS
 
-for _kind, _factory in TARGETS.items():
-    try:
-        COST_MODELS.register(_kind, _factory)
-    except RegistryError:  # imported twice under two module names: keep the first
-        pass
+        return {k: COST_MODELS.get(k) for k in ("nb201", "fbnet", "predictor")}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,7 @@ The built-in schemas ``nb201`` and ``fbnet`` also read and write the benchmarks'
 ``Choice`` and ``InputChoice`` blocks (an InputChoice is encoded as a multi-hot over its inputs).
 
 Example:
-    >>> from hwnas.latency_models.predictor_schema import get_schema
+    >>> from hwnas.latency_models.predictor.schema import get_schema
     >>> s = get_schema("nb201")
     >>> arch = s.parse("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|")
     >>> s.encode([arch]).shape

@@ -9,7 +9,7 @@ timings have) on a held-out share and keeps the better; the held-out scores are 
 
 Example:
     >>> from hwnas.search_spaces import NB201Space
-    >>> from hwnas.latency_models.predictor_sweep import fit_sweep, sample_archs
+    >>> from hwnas.latency_models.predictor.sweep import fit_sweep, sample_archs
     >>> space = NB201Space(C=4, N=1)
     >>> archs = sample_archs(space, 40, seed=0)
     >>> cost = {"none": 0.0, "skip_connect": 0.1, "nor_conv_1x1": 0.5, "nor_conv_3x3": 1.2, "avg_pool_3x3": 0.3}
@@ -31,8 +31,8 @@ import torch
 from torch import nn
 
 from hwnas.api import ArchSpec, random_arch
-from hwnas.latency_models.predictor import LatencyPredictor, train_direct
-from hwnas.latency_models.predictor_schema import PredictorError, SpaceSchema, get_schema
+from hwnas.latency_models.predictor.model import LatencyPredictor, train_direct
+from hwnas.latency_models.predictor.schema import PredictorError, SpaceSchema, get_schema
 
 TRUNKS = ("auto", "additive", "mlp")
 

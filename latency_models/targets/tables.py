@@ -1,9 +1,8 @@
 """Hardware targets of the search loss from lookup tables: ``tpe:<engine>``, ``lut:PATH``, ``measured:cpu|cuda``.
 
-Each target kind is a factory registered in :data:`hwnas.api.COST_MODELS` that follows the cost-model
-protocol of :mod:`hwnas.search` (see :mod:`hwnas.latency_models.predictor_cost`):
-``factory(target, metric=..., supernet=..., example_input=...) -> cost_fn`` and
-``factory.report(target, arch=..., network=..., input_size=...) -> dict``.
+Each target kind is registered in :data:`hwnas.api.COST_MODELS` where its class is defined and follows
+:class:`hwnas.api.CostModel`: ``model(target, metric=..., supernet=..., example_input=...) -> cost_fn`` and
+``model.report(target, arch=..., network=..., input_size=...) -> dict``.
 
 - ``tpe:<engine name>`` (e.g. ``tpe:systolic-32x32-ws-int8``): a table priced by the analytical engine over
   the space's per-candidate OpSpecs at the search's input shape; metrics ``latency_ms``, ``energy_mj``,
@@ -40,10 +39,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from hwnas.api import COST_MODELS, ZERO_OPS, ArchSpec, RegistryError, UserError, collect_opspecs
-from hwnas.latency_models.candidate_specs import _input_edges, network_of, trace_places
-from hwnas.latency_models.lut import METRIC_ALIASES, TPE_METRICS, LatencyLUT, LUTError, lut_from_tpe
-from hwnas.latency_models.profiling import device_info, profile_lut, resolve_device, time_module
+from hwnas.api import ZERO_OPS, ArchSpec, UserError, collect_opspecs, cost_model
+from hwnas.latency_models.lut.candidates import _input_edges, network_of, trace_places
+from hwnas.latency_models.lut.profiling import device_info, profile_lut, profiling_device, time_module
+from hwnas.latency_models.lut.table import METRIC_ALIASES, TPE_METRICS, LatencyLUT, LUTError, lut_from_tpe
 from hwnas.latency_models.tpe import EXAMPLE_NAMES, tpe_from_name
 
 
@@ -67,7 +66,7 @@ class LUTCost:
         >>> from hwnas.api import SUPERNETS
         >>> from hwnas.search_spaces import NB201Space
         >>> from hwnas.latency_models.tpe import tpe_from_name
-        >>> from hwnas.latency_models.lut import lut_from_tpe
+        >>> from hwnas.latency_models.lut.table import lut_from_tpe
         >>> net = SUPERNETS.get("darts")(NB201Space(C=4, N=1))
         >>> lut = lut_from_tpe(net, tpe_from_name("systolic-16x16-ws-int8"), torch.zeros(1, 3, 8, 8))
         >>> cost, details = LUTCost(lut, metric="cycles", supernet=net)(net)
@@ -140,19 +139,21 @@ class LUTCost:
 class _Target:
     """Base of the table-backed target kinds (what ``hwnas targets`` lists comes from these attributes)."""
 
-    kind = ""
+    form = ""
     metrics: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
     description = ""
 
-    def __init__(self) -> None:
-        self.__name__ = f"{self.kind}_target"
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.__name__ = f"{kind}_target"
 
 
+@cost_model("tpe")
 class TpeTarget(_Target):
     """``tpe:<engine name>``: an analytical tensor-processing-engine model (``hwnas tpe``)."""
 
-    kind = "tpe"
+    form = "tpe:ENGINE"
     metrics = TPE_METRICS
     examples = tuple(f"tpe:{n}" for n in EXAMPLE_NAMES)
     description = ("analytical tensor-processing engine (systolic os/ws/is, 3D-Cube, adder tree, 2D-matrix, "
@@ -187,10 +188,11 @@ class TpeTarget(_Target):
                 "freq_mhz": engine.freq_mhz, "batch": 1}
 
 
+@cost_model("lut")
 class LutTarget(_Target):
     """``lut:PATH``: a lookup table from a file (``hwnas profile ... --out PATH``)."""
 
-    kind = "lut"
+    form = "lut:PATH"
     metrics = ("latency_ms", "energy_mj", "cycles")
     examples = ("lut:runs/nb201_cpu_lut.json",)
     description = "lookup table file written by `hwnas profile` (metrics: those the file has)"
@@ -233,10 +235,11 @@ def cache_dir() -> Path:
     return Path(os.environ.get("HWNAS_LUT_CACHE") or Path(tempfile.gettempdir()) / "hwnas-luts")
 
 
+@cost_model("measured")
 class MeasuredTarget(_Target):
     """``measured:cpu`` / ``measured:cuda[:N]``: profile the searched space on this machine at search start."""
 
-    kind = "measured"
+    form = "measured:cpu|cuda[:N]"
     metrics = ("latency_ms",)
     examples = ("measured:cpu", "measured:cuda")
     description = "latency measured on this machine when the search starts (cached in $HWNAS_LUT_CACHE)"
@@ -245,7 +248,7 @@ class MeasuredTarget(_Target):
 
     @staticmethod
     def device(target: str) -> torch.device:
-        return resolve_device(target.partition(":")[2] or "cpu")
+        return profiling_device(target.partition(":")[2] or "cpu")
 
     def __call__(self, target: str, *, metric: str = "latency_ms", supernet: Any | None = None,
                  example_input: torch.Tensor | None = None, run_dir: str | os.PathLike[str] | None = None,
@@ -301,14 +304,4 @@ def _try_save(lut: LatencyLUT, path: Path) -> None:
     try:
         lut.save(path)
     except OSError:
-        pass
-
-
-#: Table-backed target kinds.
-HARDWARE_TARGETS: dict[str, _Target] = {t.kind: t for t in (TpeTarget(), LutTarget(), MeasuredTarget())}
-
-for _kind, _factory in HARDWARE_TARGETS.items():
-    try:
-        COST_MODELS.register(_kind, _factory)
-    except RegistryError:  # imported twice under two module names: keep the first
         pass

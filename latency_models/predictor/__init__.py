@@ -8,12 +8,13 @@
   the trunk (additive or MLP) chosen by held-out error (``hwnas predictor sweep`` / ``train``).
 - :class:`AdditivePredictor` — the per-decision additive baseline.
 - :class:`SpaceSchema`, :func:`get_schema` — encodings of ArchSpecs and of probabilities.
-- :data:`TARGETS` / :class:`PredictorCost` — the ``nb201:DEVICE``, ``fbnet:DEVICE`` and ``predictor:PATH``
-  hardware targets of the search loss (registered in ``COST_MODELS`` when this module is imported).
+
+Their hardware targets in the search loss (``nb201:DEVICE``, ``fbnet:DEVICE``, ``predictor:PATH``) live in
+:mod:`hwnas.latency_models.targets.predictors`.
 
 Example:
     >>> import torch
-    >>> from hwnas.latency_models.predictors import LatencyPredictor
+    >>> from hwnas.latency_models.predictor import LatencyPredictor
     >>> p = LatencyPredictor.load("fbnet:pixel3")
     >>> probs = {lb: torch.full((9,), 1 / 9, requires_grad=True) for lb in p.schema.labels}
     >>> p.predict(probs).sum().backward()
@@ -21,15 +22,14 @@ Example:
     torch.Size([9])
 """
 
-from hwnas.latency_models.predictor import LatencyPredictor, fit_predictor, pretrain, train_direct
-from hwnas.latency_models.predictor_additive import AdditivePredictor
-from hwnas.latency_models.predictor_cost import TARGETS, PredictorCost
-from hwnas.latency_models.predictor_data import LatencyTable, read_shared_table
-from hwnas.latency_models.predictor_schema import PredictorError, SpaceSchema, get_schema
-from hwnas.latency_models.predictor_sweep import SweepFit, fit_sweep, sample_archs
+from hwnas.latency_models.predictor.additive import AdditivePredictor
+from hwnas.latency_models.predictor.data import LatencyTable, read_shared_table
+from hwnas.latency_models.predictor.model import LatencyPredictor, fit_predictor, pretrain, train_direct
+from hwnas.latency_models.predictor.schema import PredictorError, SpaceSchema, get_schema
+from hwnas.latency_models.predictor.sweep import SweepFit, fit_sweep, sample_archs
 
 __all__ = [
-    "TARGETS", "AdditivePredictor", "LatencyPredictor", "LatencyTable", "PredictorCost", "PredictorError",
+    "AdditivePredictor", "LatencyPredictor", "LatencyTable", "PredictorError",
     "SpaceSchema", "SweepFit", "fit_predictor", "fit_sweep", "get_schema", "pretrain", "read_shared_table",
     "sample_archs", "train_direct",
 ]

@@ -3,7 +3,7 @@
 A table is ``(archs, devices, latency_ms)``: ``archs[i]`` is an index row into the schema's candidates
 (one candidate index per label), ``latency_ms[i, d]`` the latency of arch i on device d (NaN when not
 measured). The package ships the NB201 and FBNet tables of ``../shared/data`` as
-``predictor_<space>_table.npz`` (float16 latencies; see PREDICTORS_NOTICE.md for sources and licences).
+``<space>_table.npz`` (float16 latencies; see NOTICE.md for sources and licences).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hwnas.latency_models.predictor_schema import PredictorError, SpaceSchema, get_schema
+from hwnas.latency_models.predictor.schema import PredictorError, SpaceSchema, get_schema
 
 HERE = Path(__file__).resolve().parent
 _KEY_COLUMN = {"nb201": "arch_str", "fbnet": "ops"}
@@ -44,15 +44,15 @@ class LatencyTable:
         """The table without ``device``'s column (the target whose data must not be used)."""
         if device is None:
             return self
-        d = resolve_device(device, self.devices)
+        d = match_device(device, self.devices)
         keep = [i for i, n in enumerate(self.devices) if n != d]
         return LatencyTable(self.space, self.index, [self.devices[i] for i in keep], self.latency_ms[:, keep])
 
     def column(self, device: str) -> np.ndarray:
-        return self.latency_ms[:, self.devices.index(resolve_device(device, self.devices))]
+        return self.latency_ms[:, self.devices.index(match_device(device, self.devices))]
 
 
-def resolve_device(name: str, devices: list[str]) -> str:
+def match_device(name: str, devices: list[str]) -> str:
     """``name`` (with or without the ``lat_ms_`` prefix) as one of ``devices``, or a PredictorError."""
     n = str(name).strip()
     n = n[len("lat_ms_"):] if n.startswith("lat_ms_") else n
@@ -118,5 +118,5 @@ def load_table(path: str | Path) -> LatencyTable:
 
 def shipped_table(space: str) -> LatencyTable | None:
     """The table shipped in the package for ``space``, or None."""
-    path = HERE / f"predictor_{space}_table.npz"
+    path = HERE / f"{space}_table.npz"
     return load_table(path) if path.is_file() else None

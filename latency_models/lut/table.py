@@ -10,7 +10,7 @@ A table is a JSON file (units in the field names)::
 ``entries[label][candidate]`` sums every place of ``label`` (DARTS's normal cells share one label).
 The cost of a fixed architecture is ``fixed + Σ_label entries[label][chosen]`` over the labels its
 network keeps (edges an InputChoice drops cost nothing). Tables come from a TPE engine
-(:func:`lut_from_tpe`), from measurements on this machine (:func:`hwnas.latency_models.profiling.profile_lut`,
+(:func:`lut_from_tpe`), from measurements on this machine (:func:`hwnas.latency_models.lut.profiling.profile_lut`,
 ``hwnas profile``) or from a file (:meth:`LatencyLUT.load`).
 
 Example:
@@ -37,7 +37,7 @@ from torch import nn
 
 from hwnas.api import ArchSpec, InputChoice, OpSpec, UserError, collect_decisions, kept_labels, space_kwargs, space_name
 from hwnas.api.files import make_dir, read_text, write_bytes_atomic
-from hwnas.latency_models.candidate_specs import InputEdge, SpaceSpecs, network_of, space_opspecs
+from hwnas.latency_models.lut.candidates import InputEdge, SpaceSpecs, network_of, space_opspecs
 
 FORMAT = "hwnas-lut/1"
 TPE_METRICS = ("latency_ms", "energy_mj", "cycles")

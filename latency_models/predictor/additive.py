@@ -11,14 +11,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from hwnas.latency_models.predictor_schema import ArchLike, PredictorError, Probs, SpaceSchema, get_schema
+from hwnas.latency_models.predictor.schema import ArchLike, PredictorError, Probs, SpaceSchema, get_schema
 
 
 class AdditivePredictor:
     """``ms = b + sum_label cost[label, candidate]``, fitted on a few samples.
 
     Example:
-        >>> from hwnas.latency_models.predictor_additive import AdditivePredictor
+        >>> from hwnas.latency_models.predictor.additive import AdditivePredictor
         >>> a = AdditivePredictor("nb201").fit(["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"], [2.0])
         >>> round(float(a.predict(["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"])[0]), 3)
         2.0

@@ -31,7 +31,7 @@ from torch import nn
 
 from hwnas.api import UserError, space_kwargs, space_name
 from hwnas.api.device import resolve_device as _resolve_device
-from hwnas.latency_models.candidate_specs import (
+from hwnas.latency_models.lut.candidates import (
     _candidate_key,
     _input_edges,
     _outer_choices,
@@ -40,10 +40,10 @@ from hwnas.latency_models.candidate_specs import (
     network_of,
     trace_places,
 )
-from hwnas.latency_models.lut import LatencyLUT
+from hwnas.latency_models.lut.table import LatencyLUT
 
 
-def resolve_device(name: str | torch.device) -> torch.device:
+def profiling_device(name: str | torch.device) -> torch.device:
     """``cpu``, ``cuda`` or ``cuda:N``; asking for CUDA where there is none is a :class:`UserError`."""
     dev = _resolve_device(name)
     if dev.type not in ("cpu", "cuda"):
@@ -106,7 +106,7 @@ def profile_lut(space_or_supernet: nn.Module, example_input: torch.Tensor, *, de
         device: ``cpu``, ``cuda`` or ``cuda:N``.
         warmup: Untimed runs per module. repeats: Timed runs per module (the median is kept).
     """
-    dev = resolve_device(device)
+    dev = profiling_device(device)
     net = network_of(space_or_supernet)
     x0 = example_input.detach()
     places = trace_places(net, x0)
