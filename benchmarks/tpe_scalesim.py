@@ -116,7 +116,8 @@ def main() -> None:
             topo = Path(d) / "t.csv"
             head = "Layer, M, N, K," if job["gemm"] else "Layer, H, W, R, S, C, F, Stride,"
             topo.write_text(head + "\n" + ", ".join(map(str, job["row"])) + ",\n")
-            layers = read_topology(topo, input_type="gemm" if job["gemm"] else "conv", scalesim=True)
+            layers = read_topology(topo, input_type="gemm" if job["gemm"] else "conv", scalesim=True,
+                                   dp_num_filter="per_channel")  # SCALE-Sim's reading, to compare like with like
             sa = SystolicArray(job["rows"], job["cols"], job["df"], scalesim_compat=True)
             ok = len(layers) == len(sim["results"])
             for layer, ref in zip(layers, sim["results"]):

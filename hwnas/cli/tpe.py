@@ -48,6 +48,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "cycles, utilizations and SRAM counts; depthwise DP rows become one layer per channel. "
                         "Energy differs from the default mode because " + COMPAT_ENERGY_NOTE[0].lower()
                         + COMPAT_ENERGY_NOTE[1:])
+    p.add_argument("--dp-num-filter", default="total", choices=("total", "per_channel"),
+                   help="what Num Filter means on a depthwise (DP) row: 'total' (default) the layer's filters in "
+                        "all, channels x multiplier, so Num Filter = channels is one filter per channel; "
+                        "'per_channel' SCALE-Sim 3.0's code, which gives every channel Num Filter filters (use it "
+                        "to reproduce SCALE-Sim's numbers for rows whose Num Filter is not 1)")
     p.add_argument("--input-type", default="auto", choices=("auto", "conv", "gemm"),
                    help="topology form (default: detected from the header / row width)")
     p.add_argument("--engine", default=None,
@@ -114,14 +119,15 @@ def run(args: argparse.Namespace) -> int:
         engine = SystolicArray(rows, cols, args.dataflow, scalesim_compat=compat, precision=args.precision,
                                sram_kb=sram, freq_mhz=args.freq_mhz)
     layers = read_topology(args.topology, input_type=args.input_type, scalesim=compat,
-                           bits=engine.precision.bits_a)
+                           bits=engine.precision.bits_a, dp_num_filter=args.dp_num_filter)
     # A depthwise row's channels are one shape: priced once, reported per channel under the layer's name.
     results = engine.evaluate_gemms([layer.gemm for layer in layers])
     totals = network_totals(results, engine.n_pe)
     if args.json:
         doc = {"engine": {"name": engine.name, "n_pe": engine.n_pe, "freq_mhz": engine.freq_mhz,
                           "area_mm2": engine.area_mm2},
-               "scalesim_compat": compat, **({"energy_note": COMPAT_ENERGY_NOTE} if compat else {}),
+               "scalesim_compat": compat, "dp_num_filter": args.dp_num_filter,
+               **({"energy_note": COMPAT_ENERGY_NOTE} if compat else {}),
                "totals": totals, "layers": [_row(r, layer.name) for r, layer in zip(results, layers)]}
         json.dump(doc, sys.stdout, indent=1)
         sys.stdout.write("\n")

@@ -2,9 +2,23 @@
 
 Conv rows: ``name, ifmap h, ifmap w, filter h, filter w, channels, num filters, stride[, N:M sparsity],``.
 GEMM rows: ``name, M, N, K,``. The first line is a header. As in SCALE-Sim, a conv row whose name contains
-``DP`` is depthwise: SCALE-Sim runs it as ``channels`` separate one-channel layers named
-``<name>Channel_<i>``, each with ``num filters`` filters; ``expand_dp=True`` (the SCALE-Sim-compatible
-view) yields those layers one by one, otherwise one GEMM repeated ``channels`` times.
+``DP`` is depthwise, run as ``channels`` separate one-channel layers named ``<name>Channel_<i>``;
+``expand_dp=True`` (the SCALE-Sim-compatible view) yields those layers one by one, otherwise one grouped GEMM.
+
+What ``Num Filter`` means on a DP row (``dp_num_filter``) is where this reader departs from SCALE-Sim 3.0 on
+purpose:
+
+- ``"total"`` (default, both modes): it is the layer's filters in all, ``channels x multiplier``, as a
+  standard conv row's ``Num Filter`` is its output channels. A depthwise conv with multiplier 1 (``Num Filter``
+  = ``channels``) is priced as ``channels`` single-channel, single-filter layers. ``Num Filter`` = 1 (how
+  SCALE-Sim's own MobileNet topology writes depthwise rows) also means one filter per channel; any other value
+  must be a multiple of ``channels``.
+- ``"per_channel"``: SCALE-Sim 3.0's code (``scalesim/topology_utils.py``, ``load_arrays_conv``: each DP row
+  becomes ``channels`` layers with ``Channels`` set to 1 and ``Num Filter`` kept) gives *every* channel
+  ``Num Filter`` filters, so a row with ``Num Filter`` = C is priced as C x C filters, C times a depthwise
+  conv's work in the filter dimension (checked by running SCALE-Sim 3.0.0: ``DP, 9, 9, 3, 3, 4, 4, 1`` gives four
+  ``Channel_i`` layers of 36 filter reads each, against 9 with ``Num Filter`` = 1). Choose it to reproduce
+  SCALE-Sim's numbers for such files exactly.
 """
 
 from __future__ import annotations
@@ -52,12 +66,38 @@ def detect_input_type(path: str | Path) -> str:
     return "gemm" if 4 <= len(head) <= 5 else "conv"
 
 
+DP_NUM_FILTER = ("total", "per_channel")
+
+
+def dp_filters_per_channel(channels: int, num_filter: int, dp_num_filter: str = "total", *, where: str = "") -> int:
+    """Filters each channel of a depthwise (DP) row gets; see the module docstring.
+
+    Example:
+        >>> dp_filters_per_channel(32, 32), dp_filters_per_channel(32, 1), dp_filters_per_channel(32, 64)
+        (1, 1, 2)
+        >>> dp_filters_per_channel(32, 32, "per_channel")   # SCALE-Sim 3.0's reading
+        32
+    """
+    if dp_num_filter not in DP_NUM_FILTER:
+        raise TopologyError(f"unknown dp_num_filter {dp_num_filter!r}; use {' or '.join(DP_NUM_FILTER)}")
+    if dp_num_filter == "per_channel" or num_filter == 1:
+        return num_filter
+    if num_filter % channels:
+        raise TopologyError(f"{where or 'DP row'}: a depthwise row's Num Filter ({num_filter}) counts the layer's "
+                            f"filters in all, so it must be Channels ({channels}) times the depth multiplier, or 1; "
+                            f"for SCALE-Sim 3.0's reading (Num Filter filters per channel) use "
+                            f"dp_num_filter='per_channel' (hwnas tpe --dp-num-filter per_channel)")
+    return num_filter // channels
+
+
 def read_topology(path: str | Path, *, input_type: str = "auto", scalesim: bool = False,
-                  expand_dp: bool | None = None, bits: int = 8) -> list[TopologyLayer]:
+                  expand_dp: bool | None = None, bits: int = 8, dp_num_filter: str = "total") -> list[TopologyLayer]:
     """Parse a SCALE-Sim topology file.
 
     ``scalesim=True`` uses SCALE-Sim's output size ``ceil((H - R + S) / S)`` (PyTorch's otherwise, no
     padding) and, unless ``expand_dp`` says otherwise, expands DP rows per channel as SCALE-Sim does.
+    ``dp_num_filter`` says how a DP row's ``Num Filter`` is read (module docstring): ``"total"`` (a depthwise
+    conv with ``Num Filter`` = channels has one filter per channel) or ``"per_channel"`` (SCALE-Sim 3.0's code).
 
     Example:
         >>> import tempfile, os
@@ -105,14 +145,15 @@ def read_topology(path: str | Path, *, input_type: str = "auto", scalesim: bool 
             raise TopologyError(f"{where}: filter {kh}x{kw} is larger than the ifmap {h}x{w}")
         geo = (h, w, kh, kw, c, nf, s)
         if "DP" in name:
+            per = dp_filters_per_channel(c, nf, dp_num_filter, where=where)
             if expand:
                 for ch in range(c):
                     nm = f"{name}Channel_{ch}"
-                    g = conv_gemm(h=h, w=w, kh=kh, kw=kw, c_in=1, c_out=nf, stride=(s, s), scalesim=scalesim,
+                    g = conv_gemm(h=h, w=w, kh=kh, kw=kw, c_in=1, c_out=per, stride=(s, s), scalesim=scalesim,
                                   name=nm, bits_a=bits, bits_w=bits)
                     out.append(TopologyLayer(nm, g, geo, True))
             else:
-                g = conv_gemm(h=h, w=w, kh=kh, kw=kw, c_in=c, c_out=nf * c, stride=(s, s), groups=c,
+                g = conv_gemm(h=h, w=w, kh=kh, kw=kw, c_in=c, c_out=per * c, stride=(s, s), groups=c,
                               scalesim=scalesim, name=name, bits_a=bits, bits_w=bits)
                 out.append(TopologyLayer(name, g, geo, True))
         else:

@@ -115,12 +115,49 @@ def _conv_layers(rng: random.Random, n: int, prefix: str) -> list[list]:
     return layers
 
 
+#: Depthwise rows whose Num Filter is the channel count (or a multiple of it): what SCALE-Sim 3.0 does with them
+#: is recorded next to the same rows with Num Filter 1 and the one-channel conv each channel is, so a test can
+#: state both readings (scalesim_dp_golden.json, ``--dp``).
+DP_ROWS = [
+    ["DPa", 9, 9, 3, 3, 4, 4, 1],
+    ["DPa", 9, 9, 3, 3, 4, 1, 1],
+    ["DPb", 12, 10, 3, 3, 8, 8, 2],
+    ["DPb", 12, 10, 3, 3, 8, 1, 2],
+    ["DPc", 7, 7, 5, 5, 6, 12, 1],
+    ["DPc", 7, 7, 5, 5, 6, 2, 1],
+    ["cc", 7, 7, 5, 5, 1, 2, 1],
+    ["DPd", 10, 10, 3, 3, 20, 20, 1],
+    ["DPd", 10, 10, 3, 3, 20, 1, 1],
+]
+
+
+def dp_cases() -> list[dict]:
+    cases = []
+    for rows, cols in [(4, 4), (8, 8), (16, 4)]:
+        for df in ("os", "ws", "is"):
+            for row in DP_ROWS:
+                cases.append({"array": [rows, cols], "dataflow": df, "input_type": "conv", "sram_kb": [64, 64, 64],
+                              "layers": [row]})
+    return cases
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(Path(__file__).with_name("scalesim_golden.json")))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--random", type=int, default=30, help="random (array, dataflow, topology) cases")
+    ap.add_argument("--dp", action="store_true", help="write the depthwise cases (scalesim_dp_golden.json) instead")
     args = ap.parse_args()
+    if args.dp:
+        cases = dp_cases()
+        for case in cases:
+            case["results"] = run_scalesim(case["layers"], case["array"][0], case["array"][1], case["dataflow"])
+        out = Path(__file__).with_name("scalesim_dp_golden.json")
+        meta = {"generator": "tests/latency_models/tpe/data/make_golden.py --dp", "scalesim_version": "3.0.0",
+                "mode": "CALC bandwidth"}
+        out.write_text(json.dumps({"meta": meta, "cases": cases}, separators=(",", ":")))
+        print(f"{len(cases)} depthwise cases -> {out}")
+        return
     rng = random.Random(args.seed)
     fixed_conv = [
         ["conv1", 10, 10, 3, 3, 4, 5, 1],
