@@ -14,8 +14,8 @@ Conv1, 34, 34, 3, 3, 3, 16, 1,
 Conv2DP, 18, 18, 3, 3, 4, 4, 1,
 FC, 1, 1, 1, 1, 256, 10, 1,
 """
-# 32*32 outputs x 27 x 16 + 4 channels x 16*16 outputs x 9 x 4 filters (SCALE-Sim's DP) + 256 x 10
-MACS = 442_368 + 36_864 + 2_560
+# 32*32 outputs x 27 x 16 + 4 channels x 16*16 outputs x 9 x 1 filter (Num Filter 4 = C: multiplier 1) + 256 x 10
+MACS = 442_368 + 9_216 + 2_560
 SUMMED = ("macs", "compute_cycles", "total_cycles", "stall_cycles", "latency_ms", "energy_total_pj",
           "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "dram_ifmap_reads", "dram_ofmap_writes")
 
