@@ -36,6 +36,9 @@ from hwnas.latency_models.tpe.tech import TechTable
 # and, with its glitching carry chain, ~2.5 of switching; a sparse (zero-skipping) encoder adds a priority
 # encoder and a small digit queue (~6 cells per digit).
 _ENC = 3.0
+# EN-T first turns the operand into sign and magnitude (a 7-bit negate and mux, ~1 cell per digit on top of
+# Booth-like carry logic); its digits then drive the same selectors. Binary digits need no encoder.
+_ENC_BY_ENCODING = {"booth4": _ENC, "ent": _ENC + 1.0, "binary": 0.0}
 _SPARSE_ENC = 6.0
 _SEL = 0.5
 _CPA_AREA = 2.0
@@ -122,15 +125,72 @@ def booth_digits(value: int, bits: int) -> list[int]:
     return out
 
 
+def ent_digits(value: int, bits: int) -> list[int]:
+    """EN-T digits (least significant first) of a ``bits``-bit integer: the magnitude's radix-4 digits in
+    {-1, 0, 1, 2}, the operand's sign kept apart (sign-magnitude).
+
+    EN-T (Wu et al., "EN-T: Optimizing Tensor Computing Engines Performance via Encoder-Based Methodology",
+    ICCD 2024) as built in ``OPT3_OPT4C/pe/encoder_multi_bit.v`` and ``OPT2/vector_encoder.sv`` of
+    github.com/wqzustc/High-Performance-Tensor-Processing-Engines: the operand is turned into sign and
+    magnitude (-128 has magnitude 128); digit 0 is the magnitude's two low bits; a pair ``A`` below digit
+    ``i`` sends a carry ``A[0]&A[1] | A[1]&c`` into it, and digit ``i`` is ``B + c`` modulo 4 with code 3
+    meaning -1. The top digit takes no carry out. Small magnitudes get fewer non-zero digits than radix-4
+    Booth gives (Booth spends digits on the sign of small negative values).
+
+    Example:
+        >>> ent_digits(7, 8), ent_digits(-7, 8)   # 7 = -1 + 2*4; the sign is not in the digits
+        ([-1, 2, 0, 0], [-1, 2, 0, 0])
+        >>> ent_digits(-128, 8)
+        [0, 0, 0, 2]
+    """
+    n = (bits + 1) // 2
+    m = min(abs(int(value)), 1 << (bits - 1))
+    out, carry = [], 0
+    for i in range(n):
+        s = ((m >> (2 * i)) & 3) + carry
+        carry = 1 if (s >= 3 and i < n - 1) else 0
+        out.append(s - 4 if s >= 3 else s)
+    return out
+
+
+_ENCODINGS = ("booth4", "ent", "binary")
+
+
+def _check_encoding(encoding: str) -> str:
+    if encoding not in _ENCODINGS:
+        raise UserError(f"unknown digit encoding {encoding!r}; use one of {', '.join(_ENCODINGS)}")
+    return encoding
+
+
+def _n_digits(bits: int, encoding: str) -> int:
+    return bits if encoding == "binary" else (bits + 1) // 2
+
+
 @lru_cache(maxsize=32)
 def _nnz_table(bits: int, encoding: str) -> tuple[int, ...]:
     # Number of non-zero digits of every value in [-2^(bits-1), 2^(bits-1)), indexed by value + 2^(bits-1).
     lo = -(1 << (bits - 1))
+    _check_encoding(encoding)
     if encoding == "booth4":
         return tuple(sum(1 for d in booth_digits(v, bits) if d) for v in range(lo, -lo))
-    if encoding == "binary":
-        return tuple(bin(v & ((1 << bits) - 1)).count("1") for v in range(lo, -lo))
-    raise UserError(f"unknown digit encoding {encoding!r}; use 'booth4' or 'binary'")
+    if encoding == "ent":
+        return tuple(sum(1 for d in ent_digits(v, bits) if d) for v in range(lo, -lo))
+    return tuple(bin(v & ((1 << bits) - 1)).count("1") for v in range(lo, -lo))
+
+
+@lru_cache(maxsize=32)
+def _top_table(bits: int, encoding: str) -> tuple[int, ...]:
+    # 1 where the most significant digit of the value is non-zero (indexed like _nnz_table).
+    lo = -(1 << (bits - 1))
+    if encoding == "booth4":
+        return tuple(int(booth_digits(v, bits)[-1] != 0) for v in range(lo, -lo))
+    if encoding == "ent":
+        return tuple(int(ent_digits(v, bits)[-1] != 0) for v in range(lo, -lo))
+    return tuple((v >> (bits - 1)) & 1 for v in range(lo, -lo))
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
 @dataclass(frozen=True)
@@ -149,6 +209,7 @@ class DigitStats:
     bits: int
     encoding: str = "booth4"
     source: str = "uniform"
+    top_digit_nonzero: float | None = None  # P(most significant digit != 0), when built from values
 
     @property
     def n_digits(self) -> int:
@@ -182,20 +243,22 @@ class DigitStats:
         """From counts of integer values: ``{value: count}`` or a sequence indexed by ``value + 2^(bits-1)``."""
         table = _nnz_table(bits, encoding)
         lo = -(1 << (bits - 1))
-        n_dig = (bits + 1) // 2 if encoding == "booth4" else bits
+        n_dig = _n_digits(bits, encoding)
+        top_nz = _top_table(bits, encoding)
         pmf = [0.0] * (n_dig + 1)
         items: Iterable[tuple[int, float]]
         items = counts.items() if isinstance(counts, dict) else ((i + lo, c) for i, c in enumerate(counts))
-        total = 0.0
+        total = top = 0.0
         for v, c in items:
             if c < 0:
                 raise UserError("histogram counts must be non-negative")
             v = min(max(int(v), lo), -lo - 1)
             pmf[table[v - lo]] += float(c)
+            top += float(c) * top_nz[v - lo]
             total += float(c)
         if total <= 0:
             raise UserError("empty histogram: no operand values to take digit statistics from")
-        return DigitStats(tuple(p / total for p in pmf), bits, encoding, source)
+        return DigitStats(tuple(p / total for p in pmf), bits, encoding, source, top / total)
 
     @staticmethod
     def from_tensor(values: Any, *, bits: int, encoding: str = "booth4", scale: float | None = None) -> DigitStats:
@@ -255,6 +318,49 @@ class DigitStats:
         w = [x * (1.0 - zero_frac) / total for x in w]
         w[-lo] += zero_frac
         return DigitStats.from_histogram(w, bits=bits, encoding=encoding, source=key)
+
+    @staticmethod
+    def from_testbench(std: float, *, bits: int = 8, encoding: str = "ent", mean: float = 0.0) -> DigitStats:
+        """Operands as the paper's OPT3/OPT4C testbenches draw them: ``normal_random(mean, std, -128, 127)``.
+
+        That function (``OPT3_OPT4C/pe/sim/test_opt3_pe_inner_product_vectors.sv``) draws Box-Muller normals,
+        *rejects* (does not clip) draws outside [-2^(bits-1), 2^(bits-1) - 1] and converts with SystemVerilog's
+        ``int'()``, which rounds half away from zero. The pmf here is that distribution, exactly.
+        :meth:`testbench_average` adds the testbench's way of averaging.
+
+        Example:
+            >>> round(DigitStats.from_testbench(20).expected_nonzero, 3)   # EN-T digits per int8 operand
+            2.115
+        """
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        s = max(float(std), 1e-9)
+        z = _normal_cdf((hi - mean) / s) - _normal_cdf((lo - mean) / s)
+        w = []
+        for v in range(lo, hi + 1):
+            # int'(x) == v for x in [v - 0.5, v + 0.5) (half away from zero; the boundary has measure zero)
+            a, b = max(v - 0.5, lo), min(v + 0.5, hi)
+            w.append(max(_normal_cdf((b - mean) / s) - _normal_cdf((a - mean) / s), 0.0) / z)
+        return DigitStats.from_histogram(w, bits=bits, encoding=encoding, source=f"testbench-normal-std{std:g}")
+
+    def testbench_average(self, k: int) -> float:
+        """The "Average partial product" the OPT3 testbench prints for vectors of length ``k``.
+
+        Its counter adds ``cal_cycle`` (the non-zero digits of four operands at one bit weight) once per
+        group, K groups per vector. After the last group of a vector the stimulus waits one more clock with
+        ``encode_valid`` still high when that group took a single cycle (``cal_cycle <= 1``), so the counter
+        books that group a second time. That last group holds the top digits of four operands; counting it
+        reproduces the README's ten figures (std 10..50, K = 32 and 128) within 1%, the plain digit mean
+        (:attr:`expected_nonzero`) only within 3.5%. Needs per-value statistics (``from_testbench``).
+
+        Example:
+            >>> round(DigitStats.from_testbench(20).testbench_average(32), 2)   # README: 2.05
+            2.05
+        """
+        top = self.top_digit_nonzero
+        if top is None:
+            raise UserError("testbench_average needs statistics built from values (e.g. DigitStats.from_testbench)")
+        p0, p1 = (1.0 - top) ** 4, 4.0 * top * (1.0 - top) ** 3
+        return (k * self.expected_nonzero + p1) / (k + p0 + p1)
 
 
 # ---------------------------------------------------------------- MAC microarchitecture
@@ -394,12 +500,13 @@ def mac_cost(cfg: BitWeightConfig, tech: TechTable, *, n_pe: int, share: int, sy
     acc_area_bits = acc_bits * (2 if cfg.opt1_carry_save else 1)
     d = p.digits
     # Encoders: Booth per digit (parallel) or one sparse encoder (temporal) per encoded operand stream.
+    enc_dense = _ENC_BY_ENCODING[_check_encoding(cfg.encoding)]
     if cfg.opt3_temporal:
-        enc_cells = _SPARSE_ENC * d
+        enc_cells = (_SPARSE_ENC + enc_dense - _ENC) * d
         n_enc = float(columns if cfg.opt4_column_encoder else n_pe)
         cycles = stats.expected_max(sync_group) if cfg.zero_skipping else float(d)
     else:
-        enc_cells = _ENC * d
+        enc_cells = enc_dense * d
         n_enc = n_pe / max(share, 1) if cfg.opt2_shared_encoding else float(n_pe)
         cycles = 1.0
     enc_energy_per_mac = enc_cells * e_cell * (n_enc / n_pe)

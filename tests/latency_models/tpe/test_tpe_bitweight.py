@@ -21,6 +21,7 @@ from hwnas.latency_models.tpe import (
     SystolicArray,
     TechTable,
     booth_digits,
+    ent_digits,
     multiplier_cost,
 )
 
@@ -137,3 +138,50 @@ def test_bitserial_sparse_encoding_and_column_encoder() -> None:
     sparser = BitSerialColumn(32, 32, bitweight=BitWeightConfig(
         stats=DigitStats.from_distribution("normal", bits=8, zero_frac=0.5)))
     assert sparser.efficiency()["gops"] > both.efficiency()["gops"]  # sparser weights: fewer digit cycles
+
+
+def test_ent_digits_reconstruct_every_magnitude() -> None:
+    for v in range(-128, 128):
+        digits = ent_digits(v, 8)
+        assert len(digits) == 4 and all(d in (-1, 0, 1, 2) for d in digits)
+        assert sum(d * 4**i for i, d in enumerate(digits)) == abs(v)
+    # EN-T spends no digits on the sign: small negative values are as sparse as small positive ones
+    assert ent_digits(-1, 8) == [1, 0, 0, 0] and sum(1 for d in booth_digits(-1, 8) if d) == 1
+    assert sum(1 for d in ent_digits(-3, 8) if d) == 2 and sum(1 for d in booth_digits(-3, 8) if d) == 2
+    assert ent_digits(-128, 8) == [0, 0, 0, 2]
+
+
+# "Average partial product" per int8 operand, README of wqzustc/High-Performance-Tensor-Processing-Engines
+# (OPT3_OPT4C testbench, normal operands of mean 0 and the given std).
+TESTBENCH = {32: (1.71, 2.05, 2.27, 2.45, 2.57), 128: (1.75, 2.10, 2.32, 2.48, 2.60)}
+
+
+@pytest.mark.parametrize("k", sorted(TESTBENCH))
+def test_ent_matches_the_testbench_partial_products(k: int) -> None:
+    for std, measured in zip((10, 20, 30, 40, 50), TESTBENCH[k], strict=True):
+        stats = DigitStats.from_testbench(std)
+        assert stats.encoding == "ent" and stats.n_digits == 4
+        assert stats.testbench_average(k) == pytest.approx(measured, rel=0.01)
+        assert stats.expected_nonzero == pytest.approx(measured, rel=0.035)  # without the counting quirk
+    # EN-T is sparser than radix-4 Booth on the same operands (sign-magnitude: no digits spent on the sign)
+    booth = DigitStats.from_testbench(20, encoding="booth4")
+    assert booth.expected_nonzero == pytest.approx(2.294, abs=1e-3)
+    assert DigitStats.from_testbench(20).expected_nonzero == pytest.approx(2.115, abs=1e-3)
+    with pytest.raises(UserError, match="needs statistics built from values"):
+        DigitStats((0.5, 0.5), 2).testbench_average(32)
+    with pytest.raises(UserError, match="unknown digit encoding"):
+        DigitStats.from_distribution("normal", bits=8, encoding="booth8")
+
+
+def test_ent_encoding_drives_cycles_and_encoder_cost() -> None:
+    ent = BitWeightConfig(encoding="ent", stats=DigitStats.from_testbench(20))
+    booth = BitWeightConfig(stats=DigitStats.from_testbench(20, encoding="booth4"))
+    e_ent, e_booth = BitSerialColumn(16, 16, bitweight=ent), BitSerialColumn(16, 16, bitweight=booth)
+    # a zero operand still takes its one cycle (the testbench too: cal_cycle 0 leaves after the first cycle)
+    assert e_ent.cost.cycles_per_step == pytest.approx(DigitStats.from_testbench(20).expected_max(1))
+    assert e_ent.cost.cycles_per_step == pytest.approx(2.1347, abs=1e-4)
+    assert e_ent.cost.cycles_per_step < e_booth.cost.cycles_per_step
+    assert e_ent.cost.encoder_area_um2 > e_booth.cost.encoder_area_um2  # plus the sign-magnitude step
+    default = BitWeightConfig(encoding="ent").digit_stats()
+    assert default.encoding == "ent" and default.expected_nonzero == pytest.approx(sum(
+        sum(1 for d in ent_digits(v, 8) if d) for v in range(-128, 128)) / 256)
