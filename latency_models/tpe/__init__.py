@@ -7,11 +7,11 @@ from hwnas.latency_models.tpe.bitweight import (
     Precision,
     booth_digits,
     ent_digits,
-    multiplier_cost,
 )
 from hwnas.latency_models.tpe.engine import Engine
 from hwnas.latency_models.tpe.engines import AdderTree, BitSerialColumn, Cube3D, Matrix2D
 from hwnas.latency_models.tpe.lowering import Gemm, conv_gemm, conv_out_size, lower_opspec
+from hwnas.latency_models.tpe.mac import multiplier_cost
 from hwnas.latency_models.tpe.names import EXAMPLE_NAMES, tpe_from_name
 from hwnas.latency_models.tpe.result import LayerResult, NetworkResult
 from hwnas.latency_models.tpe.systolic import SystolicArray

@@ -28,24 +28,6 @@ from functools import lru_cache
 from typing import Any
 
 from hwnas.api.errors import UserError
-from hwnas.latency_models.tpe.tech import TechTable
-
-# Cell weights (full-adder equivalents). Why these numbers: a radix-4 Booth encoder is a few gates plus the
-# buffers that drive its (neg, one, two) lines into a+1 selectors (~3 cells per digit); a partial-product
-# selector bit is a 4:1 AND-OR (about half a full adder); a fast (prefix) CPA costs ~2 cells per bit of area
-# and, with its glitching carry chain, ~2.5 of switching; a sparse (zero-skipping) encoder adds a priority
-# encoder and a small digit queue (~6 cells per digit).
-_ENC = 3.0
-# EN-T first turns the operand into sign and magnitude (a 7-bit negate and mux, ~1 cell per digit on top of
-# Booth-like carry logic); its digits then drive the same selectors. Binary digits need no encoder.
-_ENC_BY_ENCODING = {"booth4": _ENC, "ent": _ENC + 1.0, "binary": 0.0}
-_SPARSE_ENC = 6.0
-_SEL = 0.5
-_CPA_AREA = 2.0
-_CPA_ENERGY = 2.5
-_SHIFT = 0.5
-# The carry vector of a carry-save accumulator is mostly zero: it switches about half as often as the sum.
-_CARRY_REG_ACTIVITY = 0.5
 
 
 @dataclass(frozen=True)
@@ -398,147 +380,10 @@ class BitWeightConfig:
         return tuple(n for n in names if getattr(self, n))
 
 
-@dataclass(frozen=True)
-class MacCost:
-    """Per-PE cost of one MAC design inside an engine (energies in pJ, areas in um^2)."""
+def __getattr__(name: str) -> Any:
+    # The MAC cost model moved to mac.py; old imports from this module keep working.
+    if name in ("MacCost", "mac_cost", "multiplier_cost"):
+        from hwnas.latency_models.tpe import mac
 
-    energy_per_mac_pj: float  # datapath energy of one useful MAC (its share of encoders and final CPAs included)
-    pe_area_um2: float  # one PE's datapath + accumulator registers (encoders counted separately)
-    encoder_area_um2: float  # one encoder (Booth or sparse)
-    n_encoders: float  # encoders in the whole engine
-    edge_cpa_area_um2: float  # one output-port CPA (opt1), times n_edge_cpa
-    n_edge_cpa: int
-    cycles_per_step: float  # cycles per MAC step (1.0 unless opt3)
-    freq_scale: float  # clock relative to the baseline parallel MAC at the same precision
-    acc_reg_bits: float  # accumulator register bits switched per MAC (sum + sparse carry with opt1)
-
-
-def _tree_levels(rows: int) -> int:
-    # 3:2 carry-save levels to reduce ``rows`` operands to two (Dadda heights 2, 3, 4, 6, 9, 13, ...).
-    h, lv = 2, 0
-    while h < rows:
-        h = (3 * h) // 2
-        lv += 1
-    return lv
-
-
-def _cells(p: Precision, cfg: BitWeightConfig, nz: float) -> dict[str, float]:
-    """Cell counts (area) and switching cells (energy) of one PE's MAC datapath."""
-    a, d, acc = p.mult_a, p.digits, p.acc_datapath_bits
-    width = a + p.enc_bits + 2
-    gate = nz if cfg.zero_skipping else 1.0  # zero digits select a zero partial product: no switching
-    if cfg.opt3_temporal:
-        sel = _SEL * (a + 1)
-        shift = _SHIFT * (a + 1) * max(math.ceil(math.log2(max(d, 2))), 1)
-        if cfg.opt1_carry_save:
-            add_area = add_energy = float(acc)  # one 3:2 row into the carry-save accumulator
-        else:
-            add_area, add_energy = _CPA_AREA * acc, _CPA_ENERGY * acc
-        # Energy per MAC: only non-zero digits take a cycle of selector + shifter + adder work.
-        return {"area": sel + shift + add_area, "energy": (sel + shift + add_energy) * max(nz * d, 1e-9)}
-    sel = _SEL * d * (a + 1)
-    tree = max(d - 2, 0) * width
-    if cfg.opt1_carry_save:
-        acc_rows = 2.0 * acc  # 4:2 merge of the product into the sum/carry accumulator pair
-        return {"area": sel + tree + acc_rows, "energy": (sel + tree) * gate + acc_rows}
-    acc_row = float(acc)
-    return {"area": sel + tree + acc_row + _CPA_AREA * acc,
-            "energy": (sel + tree) * gate + acc_row + _CPA_ENERGY * acc}
-
-
-def _critical_path(p: Precision, cfg: BitWeightConfig) -> float:
-    # In full-adder delays; the register overhead (setup + clk-to-q) is ~3 FA delays.
-    d, acc = p.digits, p.acc_datapath_bits
-    cpa = 0.5 * math.ceil(math.log2(acc)) + 1.0
-    if cfg.opt3_temporal:
-        shift = math.ceil(math.log2(max(d, 2))) * 0.5
-        return 2.0 + 1.0 + shift + (1.0 if cfg.opt1_carry_save else cpa) + 3.0
-    if cfg.opt1_carry_save:
-        return 1.0 + 1.0 + _tree_levels(d + 2) + 3.0
-    return 1.0 + 1.0 + _tree_levels(d + 1) + cpa + 3.0
-
-
-def _calibration(tech: TechTable) -> tuple[float, float]:
-    """Energy (pJ) and area (um^2) of one cell: the model's int8 Booth multiplier matches Horowitz's 8-bit multiply."""
-    d, a = 4, 8
-    width = a + 8 + 2
-    sel, tree, enc = _SEL * d * (a + 1), (d - 2) * width, _ENC * d
-    nz = 0.75  # uniform operands: a radix-4 Booth digit is zero with probability 1/4
-    e_cells = enc + (sel + tree) * nz + _CPA_ENERGY * 16
-    a_cells = enc + sel + tree + _CPA_AREA * 16
-    return tech.op("int_mult_pj", 8) / e_cells, tech.op("int_mult_um2", 8) / a_cells
-
-
-def _fp_overhead(tech: TechTable, p: Precision, e_cell: float, a_cell: float) -> tuple[float, float]:
-    # Exponent logic, alignment and normalisation: whatever Horowitz's fp16 multiply + fp32 add cost beyond
-    # the integer mantissa datapath the model already counts.
-    base = BitWeightConfig(precision=p, zero_skipping=False)
-    c = _cells(p, base, 1.0)
-    e_total = tech.op("fp_mult_pj", 16) + tech.op("fp_add_pj", 32)
-    a_total = tech.op("fp_mult_um2", 16) + tech.op("fp_add_um2", 32)
-    e_int = (c["energy"] + _ENC * p.digits) * e_cell
-    a_int = (c["area"] + _ENC * p.digits) * a_cell
-    return max(e_total - e_int, 0.0), max(a_total - a_int, 0.0)
-
-
-def mac_cost(cfg: BitWeightConfig, tech: TechTable, *, n_pe: int, share: int, sync_group: int, columns: int,
-             out_ports: int, macs_per_output: float = 64.0) -> MacCost:
-    """Cost of ``n_pe`` MACs of design ``cfg`` inside an engine.
-
-    ``share``: multipliers one broadcast (encoded) operand feeds (opt2 shares its Booth encoder).
-    ``sync_group``: distinct encoded operands that advance in lock step (the temporal loop waits for the
-    slowest). ``columns``: PE columns (opt4 keeps one sparse encoder per column). ``out_ports``: outputs
-    leaving the engine per cycle (opt1 puts one CPA at each). ``macs_per_output`` amortises that CPA's energy.
-    """
-    p = cfg.precision
-    stats = cfg.digit_stats()
-    nz = stats.nonzero_fraction if cfg.zero_skipping else 1.0
-    e_cell, a_cell = _calibration(tech)
-    cells = _cells(p, cfg, nz)
-    acc_bits = p.acc_datapath_bits
-    acc_switch_bits = acc_bits * (1.0 + _CARRY_REG_ACTIVITY) if cfg.opt1_carry_save else float(acc_bits)
-    acc_area_bits = acc_bits * (2 if cfg.opt1_carry_save else 1)
-    d = p.digits
-    # Encoders: Booth per digit (parallel) or one sparse encoder (temporal) per encoded operand stream.
-    enc_dense = _ENC_BY_ENCODING[_check_encoding(cfg.encoding)]
-    if cfg.opt3_temporal:
-        enc_cells = (_SPARSE_ENC + enc_dense - _ENC) * d
-        n_enc = float(columns if cfg.opt4_column_encoder else n_pe)
-        cycles = stats.expected_max(sync_group) if cfg.zero_skipping else float(d)
-    else:
-        enc_cells = enc_dense * d
-        n_enc = n_pe / max(share, 1) if cfg.opt2_shared_encoding else float(n_pe)
-        cycles = 1.0
-    enc_energy_per_mac = enc_cells * e_cell * (n_enc / n_pe)
-    energy = cells["energy"] * e_cell + enc_energy_per_mac
-    edge_cpa = 0
-    edge_cpa_area = 0.0
-    if cfg.opt1_carry_save:
-        edge_cpa = out_ports
-        edge_cpa_area = _CPA_AREA * p.acc_datapath_bits * a_cell
-        energy += _CPA_ENERGY * p.acc_datapath_bits * e_cell / max(macs_per_output, 1.0)
-    pe_area = cells["area"] * a_cell + acc_area_bits * tech.reg_um2_per_bit
-    if p.kind == "fp":
-        e_fp, a_fp = _fp_overhead(tech, p, e_cell, a_cell)
-        energy += e_fp
-        pe_area += a_fp
-    base_cfg = BitWeightConfig(precision=p, encoding=cfg.encoding)
-    freq_scale = _critical_path(p, base_cfg) / _critical_path(p, cfg)
-    return MacCost(energy_per_mac_pj=energy, pe_area_um2=pe_area, encoder_area_um2=enc_cells * a_cell,
-                   n_encoders=n_enc, edge_cpa_area_um2=edge_cpa_area, n_edge_cpa=edge_cpa, cycles_per_step=cycles,
-                   freq_scale=freq_scale, acc_reg_bits=acc_switch_bits)
-
-
-def multiplier_cost(bits: int, tech: TechTable | None = None) -> tuple[float, float]:
-    """Energy (pJ) and area (um^2) the cell model gives a plain ``bits`` x ``bits`` Booth multiplier.
-
-    Used to check the calibration against Horowitz's table (8 bit exact by construction, 32 bit within ~20%).
-    """
-    tech = tech or TechTable.default()
-    e_cell, a_cell = _calibration(tech)
-    d = (bits + 1) // 2
-    width = 2 * bits + 2
-    sel, tree, enc = _SEL * d * (bits + 1), max(d - 2, 0) * width, _ENC * d
-    e = (enc + (sel + tree) * 0.75 + _CPA_ENERGY * 2 * bits) * e_cell
-    a = (enc + sel + tree + _CPA_AREA * 2 * bits) * a_cell
-    return e, a
+        return getattr(mac, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

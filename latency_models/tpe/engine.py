@@ -8,8 +8,9 @@ from functools import cached_property
 
 from hwnas.api.errors import UserError
 from hwnas.api.opspec import OpSpec
-from hwnas.latency_models.tpe.bitweight import BitWeightConfig, MacCost, Precision, mac_cost
+from hwnas.latency_models.tpe.bitweight import BitWeightConfig, Precision
 from hwnas.latency_models.tpe.lowering import Gemm, lower_opspec
+from hwnas.latency_models.tpe.mac import MacCost, mac_cost
 from hwnas.latency_models.tpe.result import LayerResult, NetworkResult
 from hwnas.latency_models.tpe.tech import TechTable
 
@@ -79,8 +80,8 @@ class Engine:
     def n_pe(self) -> int:
         raise NotImplementedError
 
-    def _geometry(self) -> dict[str, int]:
-        """``share``, ``sync_group``, ``columns``, ``out_ports`` for :func:`mac_cost`."""
+    def _geometry(self) -> dict[str, float]:
+        """``share``, ``sync_group``, ``columns``, ``out_ports``, ``reduce``, ``pipe_bits`` for :func:`mac_cost`."""
         raise NotImplementedError
 
     def _schedule(self, g: Gemm) -> Schedule:

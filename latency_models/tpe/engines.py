@@ -50,10 +50,12 @@ class Cube3D(Engine):
     def n_pe(self) -> int:
         return self.x * self.y * self.z
 
-    def _geometry(self) -> dict[str, int]:
+    def _geometry(self) -> dict[str, float]:
         # A[m, k] is broadcast to the Y multipliers of its (m, k) position; the lock step covers X*Z values.
+        # Each cycle Z products meet in one accumulator; operands are registered once at the cube's faces.
+        p = self.precision
         return {"share": self.y, "sync_group": self.x * self.z, "columns": self.x * self.z,
-                "out_ports": self.x * self.y}
+                "out_ports": self.x * self.y, "reduce": self.z, "pipe_bits": p.bits_a / self.y + p.bits_w / self.x}
 
     def _schedule(self, g: Gemm) -> Schedule:
         x, y, z, p = self.x, self.y, self.z, self.precision
@@ -95,8 +97,11 @@ class AdderTree(Engine):
     def n_pe(self) -> int:
         return self.kt * self.nt
 
-    def _geometry(self) -> dict[str, int]:
-        return {"share": self.nt, "sync_group": self.kt, "columns": self.kt, "out_ports": self.nt}
+    def _geometry(self) -> dict[str, float]:
+        # Kt products meet in each tree's accumulator; every multiplier holds its stationary weight.
+        p = self.precision
+        return {"share": self.nt, "sync_group": self.kt, "columns": self.kt, "out_ports": self.nt,
+                "reduce": self.kt, "pipe_bits": p.bits_w + p.bits_a / self.nt}
 
     def _schedule(self, g: Gemm) -> Schedule:
         kt, nt, p = self.kt, self.nt, self.precision
@@ -138,9 +143,12 @@ class Matrix2D(Engine):
     def n_pe(self) -> int:
         return self.rows * self.cols
 
-    def _geometry(self) -> dict[str, int]:
+    def _geometry(self) -> dict[str, float]:
         # The encoded operand is B[k, n]: broadcast down a column of R PEs; C distinct values per step.
-        return {"share": self.rows, "sync_group": self.cols, "columns": self.cols, "out_ports": self.cols}
+        # Broadcast operands are registered once per row / column, not in every PE.
+        p = self.precision
+        return {"share": self.rows, "sync_group": self.cols, "columns": self.cols, "out_ports": self.cols,
+                "reduce": 1, "pipe_bits": p.bits_a / self.cols + p.bits_w / self.rows}
 
     def _schedule(self, g: Gemm) -> Schedule:
         r, c, p = self.rows, self.cols, self.precision
@@ -169,7 +177,7 @@ class BitSerialColumn(Matrix2D):
 
     kind = "bitserial"
 
-    def _geometry(self) -> dict[str, int]:
+    def _geometry(self) -> dict[str, float]:
         # Each column owns its operand stream and its control, so columns do not wait for each other: over
         # a K loop a column's cycles concentrate around K * E[non-zero digits] (no max over a lock-step group).
         geo = super()._geometry()
