@@ -50,7 +50,8 @@ class Engine:
     Common keyword arguments: ``precision`` (name or :class:`Precision`), ``bitweight``
     (:class:`BitWeightConfig`, overrides ``precision``), ``sram_kb=(ifmap, filter, ofmap)``, ``freq_mhz``
     (clock of the baseline MAC; options that shorten the critical path raise it), ``dram_gbps`` (``None``:
-    compute-bound; else layers wait for DRAM traffic), ``tech`` (:class:`TechTable`). The engine's
+    compute-bound; else layers wait for DRAM traffic), ``tech`` (:class:`TechTable` or a shipped table's
+    name: ``45nm``, ``28nm``, ``saed32``). The engine's
     precision prices every layer (an OpSpec's own bit widths are not consulted).
 
     Example:
@@ -64,14 +65,14 @@ class Engine:
 
     def __init__(self, *, precision: str | Precision = "int8", bitweight: BitWeightConfig | None = None,
                  sram_kb: tuple[float, float, float] = (64.0, 64.0, 64.0), freq_mhz: float | None = None,
-                 dram_gbps: float | None = None, tech: TechTable | None = None) -> None:
+                 dram_gbps: float | None = None, tech: TechTable | str | None = None) -> None:
         p = Precision.named(precision) if isinstance(precision, str) else precision
         self.bitweight = bitweight if bitweight is not None else BitWeightConfig(precision=p)
         self.precision = self.bitweight.precision
         if len(sram_kb) != 3 or min(sram_kb) <= 0:
             raise UserError(f"sram_kb must be three positive sizes (ifmap, filter, ofmap), got {sram_kb}")
         self.sram_kb = tuple(float(x) for x in sram_kb)
-        self.tech = tech or TechTable.default()
+        self.tech = TechTable.resolve(tech)
         self.freq_base_mhz = float(freq_mhz if freq_mhz is not None else self.tech.clock_mhz)
         self.dram_gbps = dram_gbps
 
@@ -99,6 +100,22 @@ class Engine:
     @property
     def freq_mhz(self) -> float:
         return self.freq_base_mhz * self.cost.freq_scale
+
+    @property
+    def max_clock_mhz(self) -> float:
+        """The clock the critical-path model gives this design in its technology (needs ``fa_delay_ps``).
+
+        ``freq_mhz`` stays the configured clock scaled by the options (it prices latency); this is the
+        absolute estimate compared with synthesis reports.
+
+        Example:
+            >>> from hwnas.latency_models.tpe import SystolicArray
+            >>> SystolicArray(1, 1, "os", tech="saed32").max_clock_mhz > 500
+            True
+        """
+        if not self.tech.fa_delay_ps:
+            raise UserError(f"technology table {self.tech.name!r} has no fa_delay_ps: no absolute clock")
+        return 1e6 / (self.cost.critical_path_fa * self.tech.fa_delay_ps)
 
     @cached_property
     def area_breakdown_mm2(self) -> dict[str, float]:

@@ -55,7 +55,8 @@ class Cube3D(Engine):
         # Each cycle Z products meet in one accumulator; operands are registered once at the cube's faces.
         p = self.precision
         return {"share": self.y, "sync_group": self.x * self.z, "columns": self.x * self.z,
-                "out_ports": self.x * self.y, "reduce": self.z, "pipe_bits": p.bits_a / self.y + p.bits_w / self.x}
+                "out_ports": self.x * self.y, "reduce": self.z, "pipe_bits": p.bits_a / self.y + p.bits_w / self.x,
+                "fanout": max(self.x, self.y)}
 
     def _schedule(self, g: Gemm) -> Schedule:
         x, y, z, p = self.x, self.y, self.z, self.precision
@@ -101,7 +102,7 @@ class AdderTree(Engine):
         # Kt products meet in each tree's accumulator; every multiplier holds its stationary weight.
         p = self.precision
         return {"share": self.nt, "sync_group": self.kt, "columns": self.kt, "out_ports": self.nt,
-                "reduce": self.kt, "pipe_bits": p.bits_w + p.bits_a / self.nt}
+                "reduce": self.kt, "pipe_bits": p.bits_w + p.bits_a / self.nt, "fanout": self.nt}
 
     def _schedule(self, g: Gemm) -> Schedule:
         kt, nt, p = self.kt, self.nt, self.precision
@@ -148,7 +149,8 @@ class Matrix2D(Engine):
         # Broadcast operands are registered once per row / column, not in every PE.
         p = self.precision
         return {"share": self.rows, "sync_group": self.cols, "columns": self.cols, "out_ports": self.cols,
-                "reduce": 1, "pipe_bits": p.bits_a / self.cols + p.bits_w / self.rows}
+                "reduce": 1, "pipe_bits": p.bits_a / self.cols + p.bits_w / self.rows,
+                "fanout": max(self.rows, self.cols)}
 
     def _schedule(self, g: Gemm) -> Schedule:
         r, c, p = self.rows, self.cols, self.precision
