@@ -1,16 +1,20 @@
-"""The bit-weight dimension of a MAC: operand widths, radix-4 Booth digits, zero-digit statistics and the
+"""The bit-weight dimension of a MAC: operand widths, digit encodings, zero-digit statistics and the
 four optimisations of Wu et al., "Exploring the Performance Improvement of Tensor Processing Engines through
 Transformation in the Bit-weight Dimension of MACs" (HPCA 2025, arXiv:2503.06342).
 
-A MAC is counted in *cells* (full-adder equivalents): Booth encoders, partial-product selectors, the
-carry-save compression tree, the carry-propagate adder (CPA) and the accumulator register. One cell's energy
-and area are calibrated so that the model's 8-bit Booth multiplier costs what Horowitz (ISSCC'14, 45 nm)
-reports for an 8-bit multiply (0.2 pJ, 282 um^2) on uniformly distributed operands. The optimisations
-change the cell counts, the critical path (hence the clock) and, for the temporal loop, the cycles per MAC:
+Digit encodings (``BitWeightConfig.encoding`` and every ``DigitStats`` constructor's ``encoding``):
+``booth4`` (radix-4 Booth, two's complement, digits in {-2..2}), ``ent`` (EN-T, Wu et al. ICCD 2024: sign
+and magnitude, magnitude digits in {-1, 0, 1, 2}; the paper's OPT2/OPT3 RTL uses it) and ``binary`` (one
+bit per digit). The encoding sets the digit statistics, hence the cycles of the temporal loop (opt3) and
+the switching of zero partial products, and the encoder's cell cost (EN-T adds a sign-magnitude step).
+:meth:`DigitStats.from_testbench` reproduces the operands and the averaging of the paper's OPT3
+testbench (its ten "average partial product" figures within 1%).
+
+The optimisations (their cost is :mod:`hwnas.latency_models.tpe.mac`'s cell model):
 
 - ``opt1_carry_save``: accumulate in carry-save form; the CPA leaves the K loop (one per output port).
-- ``opt2_shared_encoding``: one Booth encoder per broadcast operand, shared by every multiplier it feeds.
-- ``opt3_temporal``: a temporal bit-weight loop: one non-zero Booth digit per cycle (sparse encoding skips
+- ``opt2_shared_encoding``: one encoder per broadcast operand, shared by every multiplier it feeds.
+- ``opt3_temporal``: a temporal bit-weight loop: one non-zero digit per cycle (sparse encoding skips
   zero digits), so cycles per MAC follow the operand statistics and the PE keeps one selector row.
 - ``opt4_column_encoder``: the sparse encoder of ``opt3`` is shared by a column of PEs instead of one per PE.
 

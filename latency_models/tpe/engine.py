@@ -304,7 +304,15 @@ class Engine:
         """Throughput per area (GOPS/mm^2) and energy efficiency (GOPS/W) on ``g`` (default: a dense 512^3 GEMM).
 
         One MAC counts as two operations. Energy here is the PE array's (MACs, registers and the array's
-        leakage; no SRAM or DRAM), as in the paper's synthesis-based comparison.
+        leakage; no SRAM or DRAM), and area is the PE array's (no SRAM): a choice, since the paper's abstract
+        does not say; its repository's synthesis and power reports cover PE arrays only. The design runs at
+        its own clock (``freq_mhz``: the configured clock scaled by the options' shorter critical path).
+
+        Example:
+            >>> from hwnas.latency_models.tpe import Matrix2D
+            >>> small, big = Matrix2D(8, 8, sram_kb=(8, 8, 8)), Matrix2D(8, 8, sram_kb=(512, 512, 512))
+            >>> small.efficiency() == big.efficiency()   # SRAM size changes neither figure
+            True
         """
         g = g or Gemm(512, 512, 512)
         r = self.evaluate_gemm(g)
