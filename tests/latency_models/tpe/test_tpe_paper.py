@@ -91,3 +91,22 @@ def test_benchmark_prints_and_fails_on_misses() -> None:
     data = json.loads(out.stdout)
     assert {r["id"] for r in data["figures"] if not r["ok"]} == set(KNOWN_MISSES)
     assert all(r["why"] for r in data["figures"] if not r["ok"]) and len(data["saed32_absolute"]) == 14
+
+
+def test_what_each_figure_compares(rows: dict[str, dict]) -> None:
+    # abstract.*: OPT1+OPT2 against the plain MAC design, PE-array efficiency at each design's own clock
+    from hwnas.latency_models.tpe import AdderTree, BitSerialColumn, BitWeightConfig, DigitStats
+
+    opt = AdderTree(16, 16, bitweight=BitWeightConfig(opt1_carry_save=True, opt2_shared_encoding=True))
+    plain = AdderTree(16, 16)
+    assert rows["abstract.tree.energy_eff"]["model"] == pytest.approx(
+        opt.efficiency()["gops_per_w"] / plain.efficiency()["gops_per_w"])
+    assert opt.freq_mhz > plain.freq_mhz  # each at its own clock
+    # bit-slice: EN-T + OPT1 + OPT3 + OPT4 against the one-sided Laconic-like column (Booth, per-PE encoder)
+    ours = BitSerialColumn(16, 16, bitweight=BitWeightConfig(encoding="ent", stats=DigitStats.from_testbench(30),
+                                                             opt1_carry_save=True))
+    laconic = BitSerialColumn(16, 16, bitweight=BitWeightConfig(stats=DigitStats.from_testbench(30, encoding="booth4")),
+                              column_encoder=False)
+    assert rows["abstract.bitslice.area_eff"]["model"] == pytest.approx(
+        ours.efficiency()["gops_per_mm2"] / laconic.efficiency()["gops_per_mm2"])
+    assert laconic.cost.n_encoders == 256 and ours.cost.n_encoders == 16
