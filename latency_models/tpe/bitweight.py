@@ -16,6 +16,7 @@ The optimisations (their cost is :mod:`hwnas.latency_models.tpe.mac`'s cell mode
 - ``opt2_shared_encoding``: one encoder per broadcast operand, shared by every multiplier it feeds.
 - ``opt3_temporal``: a temporal bit-weight loop: one non-zero digit per cycle (sparse encoding skips
   zero digits), so cycles per MAC follow the operand statistics and the PE keeps one selector row.
+  ``term_pairs`` walks both operands' non-zero terms instead, one pair per cycle (Laconic).
 - ``opt4_column_encoder``: the sparse encoder of ``opt3`` is shared by a column of PEs instead of one per PE.
 
 ``opt3`` pays off where operands have many zero digits and few operands advance in lock step (the
@@ -210,6 +211,20 @@ class DigitStats:
         """Expected share of non-zero digits (1.0 for dense operands)."""
         return self.expected_nonzero / max(self.n_digits, 1)
 
+    def pair_product(self) -> DigitStats:
+        """Statistics of ``nnz(a) * nnz(b)`` for two independent operands with these statistics: the term
+        pairs a two-sided term-serial PE (Laconic) walks per MAC.
+
+        Example:
+            >>> DigitStats((0.5, 0.5), 2).pair_product().pmf   # 0 pairs unless both have their digit
+            (0.75, 0.25)
+        """
+        pmf = [0.0] * (self.n_digits**2 + 1)
+        for i, p in enumerate(self.pmf):
+            for j, q in enumerate(self.pmf):
+                pmf[i * j] += p * q
+        return DigitStats(tuple(pmf), self.bits, self.encoding, f"{self.source}-pairs")
+
     def expected_max(self, group: int) -> float:
         """Expected cycles of one step of a temporal digit loop whose ``group`` operands run in lock step.
 
@@ -372,6 +387,9 @@ class BitWeightConfig:
     opt2_shared_encoding: bool = False
     opt3_temporal: bool = False
     opt4_column_encoder: bool = False
+    # With opt3: walk the non-zero terms of *both* operands, one term pair per cycle (Laconic, Sharify et al.
+    # ISCA 2019), instead of one operand's digits against the other's full value. Both follow ``stats``.
+    term_pairs: bool = False
 
     def digit_stats(self) -> DigitStats:
         if self.stats is not None:

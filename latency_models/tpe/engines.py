@@ -171,9 +171,9 @@ class BitSerialColumn(Matrix2D):
     bit-weight loop with sparse encoding, OPT3) with one sparse encoder per column (OPT4);
     ``BitWeightConfig(zero_skipping=False)`` and ``column_encoder=False`` give the plain bit-serial baseline.
     The paper's bit-slice design is this engine with EN-T digits (``encoding="ent"``) and OPT1; the model's
-    Laconic is ``column_encoder=False`` with Booth digits. That baseline is one-sided: Laconic also serialises
-    the second operand's terms, which this engine does not model, so the paper's 12.10x energy and 2.85x
-    area efficiency over Laconic come out as ~1.8x and ~1.6x (``benchmarks/tpe_paper.py``).
+    Laconic is ``column_encoder=False`` with Booth digits and ``BitWeightConfig(term_pairs=True)`` (both
+    operands' terms, one pair per cycle). Against it the paper's 12.10x energy and 2.85x area efficiency
+    come out as ~4.0x and ~4.6x (``benchmarks/tpe_paper.py`` says why).
 
     Example:
         >>> e = BitSerialColumn(16, 16)

@@ -93,22 +93,27 @@ def _cpa_delay(bits: float) -> float:
     return _CPA_LEVEL * math.ceil(math.log2(max(bits, 2))) + 1.0
 
 
-def _cells(p: Precision, cfg: BitWeightConfig, nz: float, reduce: int = 1) -> dict[str, float]:
+def _cells(p: Precision, cfg: BitWeightConfig, nz: float, reduce: int = 1, steps: float | None = None
+           ) -> dict[str, float]:
     """Cell counts (area) and switching cells per MAC (energy) of one PE's datapath, its accumulator share
-    (1/reduce of one accumulator) included; encoders and registers are counted by :func:`mac_cost`."""
+    (1/reduce of one accumulator) included; encoders and registers are counted by :func:`mac_cost`.
+    ``steps``: busy cycles per MAC of a temporal loop (default: non-zero digits, ``nz * digits``)."""
     a, d, acc = p.mult_a, p.digits, p.acc_datapath_bits
     width = a + p.enc_bits + 2
     r = max(int(reduce), 1)
     gate = nz if cfg.zero_skipping else 1.0  # zero digits select a zero partial product: no switching
     if cfg.opt3_temporal:
         sel = _SEL * (a + 1)
-        shift = _SHIFT * (a + 1) * max(math.ceil(math.log2(max(d, 2))), 1)
+        # term pairs: the shift is the sum of two digit positions, twice the range
+        positions = 2 * d - 1 if cfg.term_pairs else d
+        shift = _SHIFT * (a + 1) * max(math.ceil(math.log2(max(positions, 2))), 1)
         if cfg.opt1_carry_save:
             add_area = add_energy = float(acc)  # one 3:2 row into the carry-save accumulator
         else:
             add_area, add_energy = _CPA_AREA * acc, _CPA_ENERGY * acc
-        # Energy per MAC: only non-zero digits take a cycle of selector + shifter + adder work.
-        return {"area": sel + shift + add_area, "energy": (sel + shift + add_energy) * max(nz * d, 1e-9)}
+        # Energy per MAC: only non-zero digits (or term pairs) take a cycle of selector + shifter + adder work.
+        busy = nz * d if steps is None else steps
+        return {"area": sel + shift + add_area, "energy": (sel + shift + add_energy) * max(busy, 1e-9)}
     sel = _SEL * d * (a + 1)
     if cfg.opt1_carry_save:
         # As the paper's RTL builds it (OPT1/*/opt1_mac.v): the r*d partial products, sign-extended to the
@@ -200,7 +205,9 @@ def mac_cost(cfg: BitWeightConfig, tech: TechTable, *, n_pe: int, share: int, sy
     nz = stats.nonzero_fraction if cfg.zero_skipping else 1.0
     e_cell, a_cell = _calibration(tech)
     r = max(int(reduce), 1)
-    cells = _cells(p, cfg, nz, r)
+    walk = stats.pair_product() if (cfg.opt3_temporal and cfg.term_pairs) else stats
+    steps = (walk.expected_nonzero if cfg.zero_skipping else float(walk.n_digits)) if cfg.opt3_temporal else None
+    cells = _cells(p, cfg, nz, r, steps)
     acc_bits = p.acc_datapath_bits
     acc_per_pe = 1.0 if cfg.opt3_temporal else 1.0 / r
     acc_switch_bits = acc_bits * (1.0 + _CARRY_REG_ACTIVITY) if cfg.opt1_carry_save else float(acc_bits)
@@ -209,9 +216,10 @@ def mac_cost(cfg: BitWeightConfig, tech: TechTable, *, n_pe: int, share: int, sy
     # Encoders: one per digit (parallel) or one sparse encoder (temporal) per encoded operand stream.
     enc_dense = _ENC_BY_ENCODING[_check_encoding(cfg.encoding)]
     if cfg.opt3_temporal:
-        enc_cells = (_SPARSE_ENC + enc_dense - _ENC) * d
+        # term pairs: both operands are sparse-encoded (two encoders per stream)
+        enc_cells = (_SPARSE_ENC + enc_dense - _ENC) * d * (2 if cfg.term_pairs else 1)
         n_enc = float(columns if cfg.opt4_column_encoder else n_pe)
-        cycles = stats.expected_max(sync_group) if cfg.zero_skipping else float(d)
+        cycles = walk.expected_max(sync_group) if cfg.zero_skipping else float(walk.n_digits)
     else:
         enc_cells = enc_dense * d
         n_enc = n_pe / max(share, 1) if cfg.opt2_shared_encoding else float(n_pe)

@@ -102,11 +102,23 @@ def test_what_each_figure_compares(rows: dict[str, dict]) -> None:
     assert rows["abstract.tree.energy_eff"]["model"] == pytest.approx(
         opt.efficiency()["gops_per_w"] / plain.efficiency()["gops_per_w"])
     assert opt.freq_mhz > plain.freq_mhz  # each at its own clock
-    # bit-slice: EN-T + OPT1 + OPT3 + OPT4 against the one-sided Laconic-like column (Booth, per-PE encoder)
+    # bit-slice: EN-T + OPT1 + OPT3 + OPT4 against the Laconic-like column walking both operands' Booth terms
     ours = BitSerialColumn(16, 16, bitweight=BitWeightConfig(encoding="ent", stats=DigitStats.from_testbench(30),
                                                              opt1_carry_save=True))
-    laconic = BitSerialColumn(16, 16, bitweight=BitWeightConfig(stats=DigitStats.from_testbench(30, encoding="booth4")),
-                              column_encoder=False)
+    booth = DigitStats.from_testbench(30, encoding="booth4")
+    laconic = BitSerialColumn(16, 16, bitweight=BitWeightConfig(stats=booth, term_pairs=True), column_encoder=False)
     assert rows["abstract.bitslice.area_eff"]["model"] == pytest.approx(
         ours.efficiency()["gops_per_mm2"] / laconic.efficiency()["gops_per_mm2"])
     assert laconic.cost.n_encoders == 256 and ours.cost.n_encoders == 16
+    assert laconic.cost.cycles_per_step == pytest.approx(booth.pair_product().expected_max(1))
+    assert laconic.cost.cycles_per_step > 2.5 * ours.cost.cycles_per_step
+
+
+def test_pair_product_statistics() -> None:
+    from hwnas.latency_models.tpe import DigitStats
+
+    s = DigitStats.from_testbench(30, encoding="booth4")
+    pairs = s.pair_product()
+    assert sum(pairs.pmf) == pytest.approx(1.0) and pairs.n_digits == 16
+    assert pairs.expected_nonzero == pytest.approx(s.expected_nonzero**2)  # independent operands
+    assert pairs.pmf[0] == pytest.approx(1 - (1 - s.pmf[0]) ** 2)
