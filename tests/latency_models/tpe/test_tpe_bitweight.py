@@ -196,3 +196,13 @@ def test_ent_encoding_drives_cycles_and_encoder_cost() -> None:
     default = BitWeightConfig(encoding="ent").digit_stats()
     assert default.encoding == "ent" and default.expected_nonzero == pytest.approx(sum(
         sum(1 for d in ent_digits(v, 8) if d) for v in range(-128, 128)) / 256)
+
+
+def test_ent_by_name() -> None:
+    from hwnas.latency_models.tpe import tpe_from_name
+
+    ent, booth = tpe_from_name("bitserial-16x16-int8-ent"), tpe_from_name("bitserial-16x16-int8")
+    assert ent.bitweight.encoding == "ent" and booth.bitweight.encoding == "booth4"
+    # uniform int8: EN-T has 747/256 = 2.918 non-zero digits per operand, Booth 3.0
+    assert ent.bitweight.digit_stats().expected_nonzero == pytest.approx(747 / 256)
+    assert ent.cost.cycles_per_step < booth.cost.cycles_per_step
