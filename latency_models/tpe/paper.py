@@ -19,8 +19,10 @@ one is reproduced, and where the model *chooses*:
 - ``testbench.pp.*``: :meth:`DigitStats.testbench_average` of :meth:`DigitStats.from_testbench`.
 - ``syn.*``: ratios of the SAED32 synthesis reports, each design at its own fastest clock that meets timing,
   against the model's clock (critical path) and PE-array area ratios of the same pairs. The single PE is a
-  1x1 output-stationary array; the OPT2 trees are ``AdderTree(16, N)`` with OPT1+OPT2; the OPT3/OPT4C
-  column is ``BitSerialColumn(N, 1)`` with EN-T digits and OPT1.
+  1x1 output-stationary array, its area without an output CPA (the RTL's OPT1 PE emits sum and carry); the
+  OPT2 trees are ``AdderTree(16, N)`` with OPT1+OPT2; the OPT3/OPT4C column is ``BitSerialColumn(N, 1)``
+  with EN-T digits and OPT1. The reports' power figures are stored (``synthesis`` in the JSON) but not
+  compared: Design Compiler estimated them with its default switching activity, not with operand data.
 
 Example:
     >>> rows = {r["id"]: r for r in compare()}
