@@ -1,17 +1,22 @@
-"""The bit-weight dimension of a MAC: operand widths, radix-4 Booth digits, zero-digit statistics and the
+"""The bit-weight dimension of a MAC: operand widths, digit encodings, zero-digit statistics and the
 four optimisations of Wu et al., "Exploring the Performance Improvement of Tensor Processing Engines through
 Transformation in the Bit-weight Dimension of MACs" (HPCA 2025, arXiv:2503.06342).
 
-A MAC is counted in *cells* (full-adder equivalents): Booth encoders, partial-product selectors, the
-carry-save compression tree, the carry-propagate adder (CPA) and the accumulator register. One cell's energy
-and area are calibrated so that the model's 8-bit Booth multiplier costs what Horowitz (ISSCC'14, 45 nm)
-reports for an 8-bit multiply (0.2 pJ, 282 um^2) on uniformly distributed operands. The optimisations
-change the cell counts, the critical path (hence the clock) and, for the temporal loop, the cycles per MAC:
+Digit encodings (``BitWeightConfig.encoding`` and every ``DigitStats`` constructor's ``encoding``):
+``booth4`` (radix-4 Booth, two's complement, digits in {-2..2}), ``ent`` (EN-T, Wu et al. ICCD 2024: sign
+and magnitude, magnitude digits in {-1, 0, 1, 2}; the paper's OPT2/OPT3 RTL uses it) and ``binary`` (one
+bit per digit). The encoding sets the digit statistics, hence the cycles of the temporal loop (opt3) and
+the switching of zero partial products, and the encoder's cell cost (EN-T adds a sign-magnitude step).
+:meth:`DigitStats.from_testbench` reproduces the operands and the averaging of the paper's OPT3
+testbench (its ten "average partial product" figures within 1%).
+
+The optimisations (their cost is :mod:`hwnas.latency_models.tpe.mac`'s cell model):
 
 - ``opt1_carry_save``: accumulate in carry-save form; the CPA leaves the K loop (one per output port).
-- ``opt2_shared_encoding``: one Booth encoder per broadcast operand, shared by every multiplier it feeds.
-- ``opt3_temporal``: a temporal bit-weight loop: one non-zero Booth digit per cycle (sparse encoding skips
+- ``opt2_shared_encoding``: one encoder per broadcast operand, shared by every multiplier it feeds.
+- ``opt3_temporal``: a temporal bit-weight loop: one non-zero digit per cycle (sparse encoding skips
   zero digits), so cycles per MAC follow the operand statistics and the PE keeps one selector row.
+  ``term_pairs`` walks both operands' non-zero terms instead, one pair per cycle (Laconic).
 - ``opt4_column_encoder``: the sparse encoder of ``opt3`` is shared by a column of PEs instead of one per PE.
 
 ``opt3`` pays off where operands have many zero digits and few operands advance in lock step (the
@@ -28,21 +33,6 @@ from functools import lru_cache
 from typing import Any
 
 from hwnas.api.errors import UserError
-from hwnas.latency_models.tpe.tech import TechTable
-
-# Cell weights (full-adder equivalents). Why these numbers: a radix-4 Booth encoder is a few gates plus the
-# buffers that drive its (neg, one, two) lines into a+1 selectors (~3 cells per digit); a partial-product
-# selector bit is a 4:1 AND-OR (about half a full adder); a fast (prefix) CPA costs ~2 cells per bit of area
-# and, with its glitching carry chain, ~2.5 of switching; a sparse (zero-skipping) encoder adds a priority
-# encoder and a small digit queue (~6 cells per digit).
-_ENC = 3.0
-_SPARSE_ENC = 6.0
-_SEL = 0.5
-_CPA_AREA = 2.0
-_CPA_ENERGY = 2.5
-_SHIFT = 0.5
-# The carry vector of a carry-save accumulator is mostly zero: it switches about half as often as the sum.
-_CARRY_REG_ACTIVITY = 0.5
 
 
 @dataclass(frozen=True)
@@ -122,15 +112,72 @@ def booth_digits(value: int, bits: int) -> list[int]:
     return out
 
 
+def ent_digits(value: int, bits: int) -> list[int]:
+    """EN-T digits (least significant first) of a ``bits``-bit integer: the magnitude's radix-4 digits in
+    {-1, 0, 1, 2}, the operand's sign kept apart (sign-magnitude).
+
+    EN-T (Wu et al., "EN-T: Optimizing Tensor Computing Engines Performance via Encoder-Based Methodology",
+    ICCD 2024) as built in ``OPT3_OPT4C/pe/encoder_multi_bit.v`` and ``OPT2/vector_encoder.sv`` of
+    github.com/wqzustc/High-Performance-Tensor-Processing-Engines: the operand is turned into sign and
+    magnitude (-128 has magnitude 128); digit 0 is the magnitude's two low bits; a pair ``A`` below digit
+    ``i`` sends a carry ``A[0]&A[1] | A[1]&c`` into it, and digit ``i`` is ``B + c`` modulo 4 with code 3
+    meaning -1. The top digit takes no carry out. Small magnitudes get fewer non-zero digits than radix-4
+    Booth gives (Booth spends digits on the sign of small negative values).
+
+    Example:
+        >>> ent_digits(7, 8), ent_digits(-7, 8)   # 7 = -1 + 2*4; the sign is not in the digits
+        ([-1, 2, 0, 0], [-1, 2, 0, 0])
+        >>> ent_digits(-128, 8)
+        [0, 0, 0, 2]
+    """
+    n = (bits + 1) // 2
+    m = min(abs(int(value)), 1 << (bits - 1))
+    out, carry = [], 0
+    for i in range(n):
+        s = ((m >> (2 * i)) & 3) + carry
+        carry = 1 if (s >= 3 and i < n - 1) else 0
+        out.append(s - 4 if s >= 3 else s)
+    return out
+
+
+_ENCODINGS = ("booth4", "ent", "binary")
+
+
+def _check_encoding(encoding: str) -> str:
+    if encoding not in _ENCODINGS:
+        raise UserError(f"unknown digit encoding {encoding!r}; use one of {', '.join(_ENCODINGS)}")
+    return encoding
+
+
+def _n_digits(bits: int, encoding: str) -> int:
+    return bits if encoding == "binary" else (bits + 1) // 2
+
+
 @lru_cache(maxsize=32)
 def _nnz_table(bits: int, encoding: str) -> tuple[int, ...]:
     # Number of non-zero digits of every value in [-2^(bits-1), 2^(bits-1)), indexed by value + 2^(bits-1).
     lo = -(1 << (bits - 1))
+    _check_encoding(encoding)
     if encoding == "booth4":
         return tuple(sum(1 for d in booth_digits(v, bits) if d) for v in range(lo, -lo))
-    if encoding == "binary":
-        return tuple(bin(v & ((1 << bits) - 1)).count("1") for v in range(lo, -lo))
-    raise UserError(f"unknown digit encoding {encoding!r}; use 'booth4' or 'binary'")
+    if encoding == "ent":
+        return tuple(sum(1 for d in ent_digits(v, bits) if d) for v in range(lo, -lo))
+    return tuple(bin(v & ((1 << bits) - 1)).count("1") for v in range(lo, -lo))
+
+
+@lru_cache(maxsize=32)
+def _top_table(bits: int, encoding: str) -> tuple[int, ...]:
+    # 1 where the most significant digit of the value is non-zero (indexed like _nnz_table).
+    lo = -(1 << (bits - 1))
+    if encoding == "booth4":
+        return tuple(int(booth_digits(v, bits)[-1] != 0) for v in range(lo, -lo))
+    if encoding == "ent":
+        return tuple(int(ent_digits(v, bits)[-1] != 0) for v in range(lo, -lo))
+    return tuple((v >> (bits - 1)) & 1 for v in range(lo, -lo))
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
 @dataclass(frozen=True)
@@ -149,6 +196,7 @@ class DigitStats:
     bits: int
     encoding: str = "booth4"
     source: str = "uniform"
+    top_digit_nonzero: float | None = None  # P(most significant digit != 0), when built from values
 
     @property
     def n_digits(self) -> int:
@@ -162,6 +210,20 @@ class DigitStats:
     def nonzero_fraction(self) -> float:
         """Expected share of non-zero digits (1.0 for dense operands)."""
         return self.expected_nonzero / max(self.n_digits, 1)
+
+    def pair_product(self) -> DigitStats:
+        """Statistics of ``nnz(a) * nnz(b)`` for two independent operands with these statistics: the term
+        pairs a two-sided term-serial PE (Laconic) walks per MAC.
+
+        Example:
+            >>> DigitStats((0.5, 0.5), 2).pair_product().pmf   # 0 pairs unless both have their digit
+            (0.75, 0.25)
+        """
+        pmf = [0.0] * (self.n_digits**2 + 1)
+        for i, p in enumerate(self.pmf):
+            for j, q in enumerate(self.pmf):
+                pmf[i * j] += p * q
+        return DigitStats(tuple(pmf), self.bits, self.encoding, f"{self.source}-pairs")
 
     def expected_max(self, group: int) -> float:
         """Expected cycles of one step of a temporal digit loop whose ``group`` operands run in lock step.
@@ -182,20 +244,22 @@ class DigitStats:
         """From counts of integer values: ``{value: count}`` or a sequence indexed by ``value + 2^(bits-1)``."""
         table = _nnz_table(bits, encoding)
         lo = -(1 << (bits - 1))
-        n_dig = (bits + 1) // 2 if encoding == "booth4" else bits
+        n_dig = _n_digits(bits, encoding)
+        top_nz = _top_table(bits, encoding)
         pmf = [0.0] * (n_dig + 1)
         items: Iterable[tuple[int, float]]
         items = counts.items() if isinstance(counts, dict) else ((i + lo, c) for i, c in enumerate(counts))
-        total = 0.0
+        total = top = 0.0
         for v, c in items:
             if c < 0:
                 raise UserError("histogram counts must be non-negative")
             v = min(max(int(v), lo), -lo - 1)
             pmf[table[v - lo]] += float(c)
+            top += float(c) * top_nz[v - lo]
             total += float(c)
         if total <= 0:
             raise UserError("empty histogram: no operand values to take digit statistics from")
-        return DigitStats(tuple(p / total for p in pmf), bits, encoding, source)
+        return DigitStats(tuple(p / total for p in pmf), bits, encoding, source, top / total)
 
     @staticmethod
     def from_tensor(values: Any, *, bits: int, encoding: str = "booth4", scale: float | None = None) -> DigitStats:
@@ -256,6 +320,49 @@ class DigitStats:
         w[-lo] += zero_frac
         return DigitStats.from_histogram(w, bits=bits, encoding=encoding, source=key)
 
+    @staticmethod
+    def from_testbench(std: float, *, bits: int = 8, encoding: str = "ent", mean: float = 0.0) -> DigitStats:
+        """Operands as the paper's OPT3/OPT4C testbenches draw them: ``normal_random(mean, std, -128, 127)``.
+
+        That function (``OPT3_OPT4C/pe/sim/test_opt3_pe_inner_product_vectors.sv``) draws Box-Muller normals,
+        *rejects* (does not clip) draws outside [-2^(bits-1), 2^(bits-1) - 1] and converts with SystemVerilog's
+        ``int'()``, which rounds half away from zero. The pmf here is that distribution, exactly.
+        :meth:`testbench_average` adds the testbench's way of averaging.
+
+        Example:
+            >>> round(DigitStats.from_testbench(20).expected_nonzero, 3)   # EN-T digits per int8 operand
+            2.115
+        """
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        s = max(float(std), 1e-9)
+        z = _normal_cdf((hi - mean) / s) - _normal_cdf((lo - mean) / s)
+        w = []
+        for v in range(lo, hi + 1):
+            # int'(x) == v for x in [v - 0.5, v + 0.5) (half away from zero; the boundary has measure zero)
+            a, b = max(v - 0.5, lo), min(v + 0.5, hi)
+            w.append(max(_normal_cdf((b - mean) / s) - _normal_cdf((a - mean) / s), 0.0) / z)
+        return DigitStats.from_histogram(w, bits=bits, encoding=encoding, source=f"testbench-normal-std{std:g}")
+
+    def testbench_average(self, k: int) -> float:
+        """The "Average partial product" the OPT3 testbench prints for vectors of length ``k``.
+
+        Its counter adds ``cal_cycle`` (the non-zero digits of four operands at one bit weight) once per
+        group, K groups per vector. After the last group of a vector the stimulus waits one more clock with
+        ``encode_valid`` still high when that group took a single cycle (``cal_cycle <= 1``), so the counter
+        books that group a second time. That last group holds the top digits of four operands; counting it
+        reproduces the README's ten figures (std 10..50, K = 32 and 128) within 1%, the plain digit mean
+        (:attr:`expected_nonzero`) only within 3.5%. Needs per-value statistics (``from_testbench``).
+
+        Example:
+            >>> round(DigitStats.from_testbench(20).testbench_average(32), 2)   # README: 2.05
+            2.05
+        """
+        top = self.top_digit_nonzero
+        if top is None:
+            raise UserError("testbench_average needs statistics built from values (e.g. DigitStats.from_testbench)")
+        p0, p1 = (1.0 - top) ** 4, 4.0 * top * (1.0 - top) ** 3
+        return (k * self.expected_nonzero + p1) / (k + p0 + p1)
+
 
 # ---------------------------------------------------------------- MAC microarchitecture
 
@@ -280,6 +387,9 @@ class BitWeightConfig:
     opt2_shared_encoding: bool = False
     opt3_temporal: bool = False
     opt4_column_encoder: bool = False
+    # With opt3: walk the non-zero terms of *both* operands, one term pair per cycle (Laconic, Sharify et al.
+    # ISCA 2019), instead of one operand's digits against the other's full value. Both follow ``stats``.
+    term_pairs: bool = False
 
     def digit_stats(self) -> DigitStats:
         if self.stats is not None:
@@ -292,146 +402,10 @@ class BitWeightConfig:
         return tuple(n for n in names if getattr(self, n))
 
 
-@dataclass(frozen=True)
-class MacCost:
-    """Per-PE cost of one MAC design inside an engine (energies in pJ, areas in um^2)."""
+def __getattr__(name: str) -> Any:
+    # The MAC cost model moved to mac.py; old imports from this module keep working.
+    if name in ("MacCost", "mac_cost", "multiplier_cost"):
+        from hwnas.latency_models.tpe import mac
 
-    energy_per_mac_pj: float  # datapath energy of one useful MAC (its share of encoders and final CPAs included)
-    pe_area_um2: float  # one PE's datapath + accumulator registers (encoders counted separately)
-    encoder_area_um2: float  # one encoder (Booth or sparse)
-    n_encoders: float  # encoders in the whole engine
-    edge_cpa_area_um2: float  # one output-port CPA (opt1), times n_edge_cpa
-    n_edge_cpa: int
-    cycles_per_step: float  # cycles per MAC step (1.0 unless opt3)
-    freq_scale: float  # clock relative to the baseline parallel MAC at the same precision
-    acc_reg_bits: float  # accumulator register bits switched per MAC (sum + sparse carry with opt1)
-
-
-def _tree_levels(rows: int) -> int:
-    # 3:2 carry-save levels to reduce ``rows`` operands to two (Dadda heights 2, 3, 4, 6, 9, 13, ...).
-    h, lv = 2, 0
-    while h < rows:
-        h = (3 * h) // 2
-        lv += 1
-    return lv
-
-
-def _cells(p: Precision, cfg: BitWeightConfig, nz: float) -> dict[str, float]:
-    """Cell counts (area) and switching cells (energy) of one PE's MAC datapath."""
-    a, d, acc = p.mult_a, p.digits, p.acc_datapath_bits
-    width = a + p.enc_bits + 2
-    gate = nz if cfg.zero_skipping else 1.0  # zero digits select a zero partial product: no switching
-    if cfg.opt3_temporal:
-        sel = _SEL * (a + 1)
-        shift = _SHIFT * (a + 1) * max(math.ceil(math.log2(max(d, 2))), 1)
-        if cfg.opt1_carry_save:
-            add_area = add_energy = float(acc)  # one 3:2 row into the carry-save accumulator
-        else:
-            add_area, add_energy = _CPA_AREA * acc, _CPA_ENERGY * acc
-        # Energy per MAC: only non-zero digits take a cycle of selector + shifter + adder work.
-        return {"area": sel + shift + add_area, "energy": (sel + shift + add_energy) * max(nz * d, 1e-9)}
-    sel = _SEL * d * (a + 1)
-    tree = max(d - 2, 0) * width
-    if cfg.opt1_carry_save:
-        acc_rows = 2.0 * acc  # 4:2 merge of the product into the sum/carry accumulator pair
-        return {"area": sel + tree + acc_rows, "energy": (sel + tree) * gate + acc_rows}
-    acc_row = float(acc)
-    return {"area": sel + tree + acc_row + _CPA_AREA * acc,
-            "energy": (sel + tree) * gate + acc_row + _CPA_ENERGY * acc}
-
-
-def _critical_path(p: Precision, cfg: BitWeightConfig) -> float:
-    # In full-adder delays; the register overhead (setup + clk-to-q) is ~3 FA delays.
-    d, acc = p.digits, p.acc_datapath_bits
-    cpa = 0.5 * math.ceil(math.log2(acc)) + 1.0
-    if cfg.opt3_temporal:
-        shift = math.ceil(math.log2(max(d, 2))) * 0.5
-        return 2.0 + 1.0 + shift + (1.0 if cfg.opt1_carry_save else cpa) + 3.0
-    if cfg.opt1_carry_save:
-        return 1.0 + 1.0 + _tree_levels(d + 2) + 3.0
-    return 1.0 + 1.0 + _tree_levels(d + 1) + cpa + 3.0
-
-
-def _calibration(tech: TechTable) -> tuple[float, float]:
-    """Energy (pJ) and area (um^2) of one cell: the model's int8 Booth multiplier matches Horowitz's 8-bit multiply."""
-    d, a = 4, 8
-    width = a + 8 + 2
-    sel, tree, enc = _SEL * d * (a + 1), (d - 2) * width, _ENC * d
-    nz = 0.75  # uniform operands: a radix-4 Booth digit is zero with probability 1/4
-    e_cells = enc + (sel + tree) * nz + _CPA_ENERGY * 16
-    a_cells = enc + sel + tree + _CPA_AREA * 16
-    return tech.op("int_mult_pj", 8) / e_cells, tech.op("int_mult_um2", 8) / a_cells
-
-
-def _fp_overhead(tech: TechTable, p: Precision, e_cell: float, a_cell: float) -> tuple[float, float]:
-    # Exponent logic, alignment and normalisation: whatever Horowitz's fp16 multiply + fp32 add cost beyond
-    # the integer mantissa datapath the model already counts.
-    base = BitWeightConfig(precision=p, zero_skipping=False)
-    c = _cells(p, base, 1.0)
-    e_total = tech.op("fp_mult_pj", 16) + tech.op("fp_add_pj", 32)
-    a_total = tech.op("fp_mult_um2", 16) + tech.op("fp_add_um2", 32)
-    e_int = (c["energy"] + _ENC * p.digits) * e_cell
-    a_int = (c["area"] + _ENC * p.digits) * a_cell
-    return max(e_total - e_int, 0.0), max(a_total - a_int, 0.0)
-
-
-def mac_cost(cfg: BitWeightConfig, tech: TechTable, *, n_pe: int, share: int, sync_group: int, columns: int,
-             out_ports: int, macs_per_output: float = 64.0) -> MacCost:
-    """Cost of ``n_pe`` MACs of design ``cfg`` inside an engine.
-
-    ``share``: multipliers one broadcast (encoded) operand feeds (opt2 shares its Booth encoder).
-    ``sync_group``: distinct encoded operands that advance in lock step (the temporal loop waits for the
-    slowest). ``columns``: PE columns (opt4 keeps one sparse encoder per column). ``out_ports``: outputs
-    leaving the engine per cycle (opt1 puts one CPA at each). ``macs_per_output`` amortises that CPA's energy.
-    """
-    p = cfg.precision
-    stats = cfg.digit_stats()
-    nz = stats.nonzero_fraction if cfg.zero_skipping else 1.0
-    e_cell, a_cell = _calibration(tech)
-    cells = _cells(p, cfg, nz)
-    acc_bits = p.acc_datapath_bits
-    acc_switch_bits = acc_bits * (1.0 + _CARRY_REG_ACTIVITY) if cfg.opt1_carry_save else float(acc_bits)
-    acc_area_bits = acc_bits * (2 if cfg.opt1_carry_save else 1)
-    d = p.digits
-    # Encoders: Booth per digit (parallel) or one sparse encoder (temporal) per encoded operand stream.
-    if cfg.opt3_temporal:
-        enc_cells = _SPARSE_ENC * d
-        n_enc = float(columns if cfg.opt4_column_encoder else n_pe)
-        cycles = stats.expected_max(sync_group) if cfg.zero_skipping else float(d)
-    else:
-        enc_cells = _ENC * d
-        n_enc = n_pe / max(share, 1) if cfg.opt2_shared_encoding else float(n_pe)
-        cycles = 1.0
-    enc_energy_per_mac = enc_cells * e_cell * (n_enc / n_pe)
-    energy = cells["energy"] * e_cell + enc_energy_per_mac
-    edge_cpa = 0
-    edge_cpa_area = 0.0
-    if cfg.opt1_carry_save:
-        edge_cpa = out_ports
-        edge_cpa_area = _CPA_AREA * p.acc_datapath_bits * a_cell
-        energy += _CPA_ENERGY * p.acc_datapath_bits * e_cell / max(macs_per_output, 1.0)
-    pe_area = cells["area"] * a_cell + acc_area_bits * tech.reg_um2_per_bit
-    if p.kind == "fp":
-        e_fp, a_fp = _fp_overhead(tech, p, e_cell, a_cell)
-        energy += e_fp
-        pe_area += a_fp
-    base_cfg = BitWeightConfig(precision=p, encoding=cfg.encoding)
-    freq_scale = _critical_path(p, base_cfg) / _critical_path(p, cfg)
-    return MacCost(energy_per_mac_pj=energy, pe_area_um2=pe_area, encoder_area_um2=enc_cells * a_cell,
-                   n_encoders=n_enc, edge_cpa_area_um2=edge_cpa_area, n_edge_cpa=edge_cpa, cycles_per_step=cycles,
-                   freq_scale=freq_scale, acc_reg_bits=acc_switch_bits)
-
-
-def multiplier_cost(bits: int, tech: TechTable | None = None) -> tuple[float, float]:
-    """Energy (pJ) and area (um^2) the cell model gives a plain ``bits`` x ``bits`` Booth multiplier.
-
-    Used to check the calibration against Horowitz's table (8 bit exact by construction, 32 bit within ~20%).
-    """
-    tech = tech or TechTable.default()
-    e_cell, a_cell = _calibration(tech)
-    d = (bits + 1) // 2
-    width = 2 * bits + 2
-    sel, tree, enc = _SEL * d * (bits + 1), max(d - 2, 0) * width, _ENC * d
-    e = (enc + (sel + tree) * 0.75 + _CPA_ENERGY * 2 * bits) * e_cell
-    a = (enc + sel + tree + _CPA_AREA * 2 * bits) * a_cell
-    return e, a
+        return getattr(mac, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

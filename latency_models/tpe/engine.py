@@ -8,8 +8,9 @@ from functools import cached_property
 
 from hwnas.api.errors import UserError
 from hwnas.api.opspec import OpSpec
-from hwnas.latency_models.tpe.bitweight import BitWeightConfig, MacCost, Precision, mac_cost
+from hwnas.latency_models.tpe.bitweight import BitWeightConfig, Precision
 from hwnas.latency_models.tpe.lowering import Gemm, lower_opspec
+from hwnas.latency_models.tpe.mac import MacCost, mac_cost
 from hwnas.latency_models.tpe.result import LayerResult, NetworkResult
 from hwnas.latency_models.tpe.tech import TechTable
 
@@ -49,7 +50,8 @@ class Engine:
     Common keyword arguments: ``precision`` (name or :class:`Precision`), ``bitweight``
     (:class:`BitWeightConfig`, overrides ``precision``), ``sram_kb=(ifmap, filter, ofmap)``, ``freq_mhz``
     (clock of the baseline MAC; options that shorten the critical path raise it), ``dram_gbps`` (``None``:
-    compute-bound; else layers wait for DRAM traffic), ``tech`` (:class:`TechTable`). The engine's
+    compute-bound; else layers wait for DRAM traffic), ``tech`` (:class:`TechTable` or a shipped table's
+    name: ``45nm``, ``28nm``, ``saed32``). The engine's
     precision prices every layer (an OpSpec's own bit widths are not consulted).
 
     Example:
@@ -63,14 +65,14 @@ class Engine:
 
     def __init__(self, *, precision: str | Precision = "int8", bitweight: BitWeightConfig | None = None,
                  sram_kb: tuple[float, float, float] = (64.0, 64.0, 64.0), freq_mhz: float | None = None,
-                 dram_gbps: float | None = None, tech: TechTable | None = None) -> None:
+                 dram_gbps: float | None = None, tech: TechTable | str | None = None) -> None:
         p = Precision.named(precision) if isinstance(precision, str) else precision
         self.bitweight = bitweight if bitweight is not None else BitWeightConfig(precision=p)
         self.precision = self.bitweight.precision
         if len(sram_kb) != 3 or min(sram_kb) <= 0:
             raise UserError(f"sram_kb must be three positive sizes (ifmap, filter, ofmap), got {sram_kb}")
         self.sram_kb = tuple(float(x) for x in sram_kb)
-        self.tech = tech or TechTable.default()
+        self.tech = TechTable.resolve(tech)
         self.freq_base_mhz = float(freq_mhz if freq_mhz is not None else self.tech.clock_mhz)
         self.dram_gbps = dram_gbps
 
@@ -79,8 +81,8 @@ class Engine:
     def n_pe(self) -> int:
         raise NotImplementedError
 
-    def _geometry(self) -> dict[str, int]:
-        """``share``, ``sync_group``, ``columns``, ``out_ports`` for :func:`mac_cost`."""
+    def _geometry(self) -> dict[str, float]:
+        """``share``, ``sync_group``, ``columns``, ``out_ports``, ``reduce``, ``pipe_bits`` for :func:`mac_cost`."""
         raise NotImplementedError
 
     def _schedule(self, g: Gemm) -> Schedule:
@@ -98,6 +100,22 @@ class Engine:
     @property
     def freq_mhz(self) -> float:
         return self.freq_base_mhz * self.cost.freq_scale
+
+    @property
+    def max_clock_mhz(self) -> float:
+        """The clock the critical-path model gives this design in its technology (needs ``fa_delay_ps``).
+
+        ``freq_mhz`` stays the configured clock scaled by the options (it prices latency); this is the
+        absolute estimate compared with synthesis reports.
+
+        Example:
+            >>> from hwnas.latency_models.tpe import SystolicArray
+            >>> SystolicArray(1, 1, "os", tech="saed32").max_clock_mhz > 500
+            True
+        """
+        if not self.tech.fa_delay_ps:
+            raise UserError(f"technology table {self.tech.name!r} has no fa_delay_ps: no absolute clock")
+        return 1e6 / (self.cost.critical_path_fa * self.tech.fa_delay_ps)
 
     @cached_property
     def area_breakdown_mm2(self) -> dict[str, float]:
@@ -286,7 +304,15 @@ class Engine:
         """Throughput per area (GOPS/mm^2) and energy efficiency (GOPS/W) on ``g`` (default: a dense 512^3 GEMM).
 
         One MAC counts as two operations. Energy here is the PE array's (MACs, registers and the array's
-        leakage; no SRAM or DRAM), as in the paper's synthesis-based comparison.
+        leakage; no SRAM or DRAM), and area is the PE array's (no SRAM): a choice, since the paper's abstract
+        does not say; its repository's synthesis and power reports cover PE arrays only. The design runs at
+        its own clock (``freq_mhz``: the configured clock scaled by the options' shorter critical path).
+
+        Example:
+            >>> from hwnas.latency_models.tpe import Matrix2D
+            >>> small, big = Matrix2D(8, 8, sram_kb=(8, 8, 8)), Matrix2D(8, 8, sram_kb=(512, 512, 512))
+            >>> small.efficiency() == big.efficiency()   # SRAM size changes neither figure
+            True
         """
         g = g or Gemm(512, 512, 512)
         r = self.evaluate_gemm(g)

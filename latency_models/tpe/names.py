@@ -5,6 +5,7 @@ Grammar: ``<kind>-<dims>[-<dataflow>][-<precision>][-<option>...]`` with
 - kind/dims: ``systolic-RxC``, ``cube-XxYxZ``, ``tree-KtxNt``, ``matrix-RxC``, ``bitserial-RxC``
 - dataflow (systolic only, default ``ws``): ``os``, ``ws``, ``is``
 - precision (default ``int8``): ``int4``, ``int8``, ``int16``, ``fp16``
+- digit encoding (default ``booth4``): ``booth4``, ``ent`` (EN-T), ``binary``
 - options: ``opt1`` .. ``opt4`` (the bit-weight optimisations), ``scalesim`` (SCALE-Sim 3.0 compatible
   systolic arithmetic), ``sramI.F.O`` (SRAM sizes in KB, e.g. ``sram64.64.32``), ``mhzF`` (clock).
 """
@@ -29,6 +30,7 @@ _KINDS: dict[str, tuple[type[Engine], int]] = {
     "bitserial": (BitSerialColumn, 2),
 }
 _PRECISIONS = ("int4", "int8", "int16", "fp16")
+_ENCODINGS = ("booth4", "ent", "binary")
 _OPTS = {"opt1": "opt1_carry_save", "opt2": "opt2_shared_encoding", "opt3": "opt3_temporal",
          "opt4": "opt4_column_encoder"}
 
@@ -50,6 +52,8 @@ def tpe_from_name(name: str, **kwargs: Any) -> Engine:
         ('systolic-32x32-ws-int8', 1024)
         >>> tpe_from_name("cube-8x8x16-fp16-opt1").bitweight.opt1_carry_save
         True
+        >>> tpe_from_name("bitserial-16x16-int8-ent-opt1").bitweight.encoding
+        'ent'
     """
     text = name.strip().lower()
     text = text[4:] if text.startswith("tpe:") else text  # the target form "tpe:<name>" is accepted too
@@ -63,7 +67,7 @@ def tpe_from_name(name: str, **kwargs: Any) -> Engine:
     if not re.fullmatch(r"\d+(x\d+)*", tokens[1]) or len(tokens[1].split("x")) != ndims:
         raise _fail(name, f"{kind} needs {ndims} dimensions like {'x'.join(['16'] * ndims)}, got {tokens[1]!r}")
     dims = [int(d) for d in tokens[1].split("x")]
-    dataflow, precision, compat = "ws", "int8", False
+    dataflow, precision, compat, encoding = "ws", "int8", False, None
     opts: dict[str, bool] = {}
     kw: dict[str, Any] = {}
     for tok in tokens[2:]:
@@ -73,6 +77,8 @@ def tpe_from_name(name: str, **kwargs: Any) -> Engine:
             dataflow = tok
         elif tok in _PRECISIONS:
             precision = tok
+        elif tok in _ENCODINGS:
+            encoding = tok
         elif tok in _OPTS:
             opts[_OPTS[tok]] = True
         elif tok in ("scalesim", "compat"):
@@ -89,6 +95,8 @@ def tpe_from_name(name: str, **kwargs: Any) -> Engine:
     bw = kw.pop("bitweight", None) or BitWeightConfig(precision=Precision.named(precision))
     if opts:
         bw = replace(bw, **opts)
+    if encoding is not None:
+        bw = replace(bw, encoding=encoding)
     if cls is SystolicArray:
         return SystolicArray(dims[0], dims[1], dataflow, scalesim_compat=compat, bitweight=bw, **kw)
     if cls is BitSerialColumn:

@@ -65,12 +65,17 @@ class SystolicArray(Engine):
     def n_pe(self) -> int:
         return self.rows * self.cols
 
-    def _geometry(self) -> dict[str, int]:
+    def _geometry(self) -> dict[str, float]:
         # The streamed operand enters at one edge and hops through a whole row (os/ws) or column (is):
         # that is the operand whose encoding can be shared (opt2) and whose digits set the lock step (opt3).
+        # Both operands sit in every PE's pipeline registers (the streamed one as 3 bits per digit once opt2
+        # encodes it at the edge); os/ws partial sums are the accumulator itself.
         along = self.cols if self.dataflow in ("os", "ws") else self.rows
         across = self.rows if self.dataflow in ("os", "ws") else self.cols
-        return {"share": along, "sync_group": across, "columns": across, "out_ports": self.cols}
+        p = self.precision
+        streamed = 3 * p.digits if self.bitweight.opt2_shared_encoding else p.bits_a
+        return {"share": along, "sync_group": across, "columns": across, "out_ports": self.cols, "reduce": 1,
+                "pipe_bits": streamed + p.bits_w}
 
     def lower(self, spec: OpSpec) -> Gemm | None:
         return lower_opspec(spec, scalesim=self.scalesim_compat)

@@ -12,6 +12,8 @@ from typing import Any
 from hwnas.api.errors import UserError
 
 _DEFAULT = Path(__file__).with_name("tech_45nm.json")
+# Shipped tables by name: tech_<name>.json beside this file.
+NAMES = ("45nm", "28nm", "saed32")
 
 
 def _interp_loglog(table: dict[float, float], x: float) -> float:
@@ -46,11 +48,32 @@ class TechTable:
     leakage: dict[str, Any]
     clock_mhz: float = 1000.0
     sources: dict[str, str] = field(default_factory=dict)
+    fa_delay_ps: float | None = None  # one full-adder delay, for absolute clocks (Engine.max_clock_mhz)
 
     @staticmethod
     def default() -> TechTable:
         """The shipped 45 nm table (Horowitz ISSCC'14 energies, Eyeriss/Accelergy hierarchy)."""
         return _load(str(_DEFAULT))
+
+    @staticmethod
+    def named(name: str) -> TechTable:
+        """A shipped table by name: ``45nm`` (the default), ``28nm`` or ``saed32``.
+
+        Example:
+            >>> TechTable.named("saed32").reg_um2_per_bit   # SAED32 synthesis report of the paper's MAC PE
+            6.95
+        """
+        key = name.lower().removeprefix("tech_").removesuffix(".json")
+        if key not in NAMES:
+            raise UserError(f"unknown technology table {name!r}; shipped: {', '.join(NAMES)} (or TechTable.load(path))")
+        return _load(str(_DEFAULT.with_name(f"tech_{key}.json")))
+
+    @staticmethod
+    def resolve(tech: TechTable | str | None) -> TechTable:
+        """``None`` (the default table), a shipped table's name, or a table."""
+        if tech is None:
+            return TechTable.default()
+        return TechTable.named(tech) if isinstance(tech, str) else tech
 
     @staticmethod
     def load(path: str | Path) -> TechTable:
@@ -92,7 +115,8 @@ def _load(path: str) -> TechTable:
         raw = json.loads(Path(path).read_text())
         return TechTable(name=str(raw["name"]), arith=raw["arith"], register=raw["register"], sram=raw["sram"],
                          dram=raw["dram"], leakage=raw["leakage"], clock_mhz=float(raw.get("clock_mhz", 1000.0)),
-                         sources=dict(raw.get("sources", {})))
+                         sources=dict(raw.get("sources", {})),
+                         fa_delay_ps=float(raw["fa_delay_ps"]["value"]) if "fa_delay_ps" in raw else None)
     except FileNotFoundError as e:
         raise UserError(f"technology table not found: {path}") from e
     except (KeyError, TypeError, ValueError) as e:

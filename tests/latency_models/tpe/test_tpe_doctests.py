@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["bitweight", "engine", "engines", "lowering", "names", "systolic", "tech", "topology"]
+MODULES = ["bitweight", "engine", "engines", "lowering", "mac", "names", "paper", "systolic", "tech", "topology"]
 
 
 @pytest.mark.parametrize("name", MODULES)
