@@ -31,7 +31,7 @@ import torch
 from hwnas.latency_models.predictor.additive import AdditivePredictor
 from hwnas.latency_models.predictor.ceiling import within_bounds
 from hwnas.latency_models.predictor.data import full_devices, read_shared_table
-from hwnas.latency_models.predictor.model import LatencyPredictor, pretrain
+from hwnas.latency_models.predictor.model import METHODS, LatencyPredictor, pretrain
 from hwnas.latency_models.predictor.sweep import spearman, within
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -49,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
                     "partial columns can be named too: scored on their measured archs only)")
     ap.add_argument("--rebuild", action="store_true", help="pretrain from --data instead of the shipped predictor")
     ap.add_argument("--no-blend", action="store_true", help="adapt the head only (no tied-cost additive blend)")
+    ap.add_argument("--method", choices=list(METHODS), default="bayes",
+                    help="the head's adaptation (LatencyPredictor.adapt)")
+    ap.add_argument("--split", choices=["all", "dev", "test"], default="all",
+                    help="devices: all, or the development half the adaptation's fixed settings were chosen on "
+                    "(every second one sorted by name), or the rest")
     ap.add_argument("--json", type=Path, help="write per-device results here")
     args = ap.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -58,10 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     schema = base.schema
     x_all = table.encode(schema)
     devices = args.devices or full_devices(table)
+    if args.split != "all":
+        dev_half = sorted(devices)[0::2]
+        devices = [d for d in devices if (d in dev_half) == (args.split == "dev")]
     full = set(full_devices(table))
     bounds = within_bounds(table, devices=[d for d in devices if d in full])
     results = []
-    print(f"{args.space}: {len(x_all)} archs, {len(devices)} target devices, {args.shots} shots, {args.seeds} seeds")
+    print(f"{args.space}: {len(x_all)} archs, {len(devices)} target devices ({args.split}), {args.shots} shots, "
+          f"seeds 0..{args.seeds - 1}, method {args.method}{'' if not args.no_blend else ', no blend'}")
     print(f"{'device':16s} {'rho':>6s} {'±10%':>6s} {'bound':>6s} {'ratio':>6s} | {'add rho':>7s} {'add ±10%':>8s} "
           "| fit ms")
     for dev in devices:
@@ -78,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             pred = base.without_device(dev) if dev in base.devices else base  # partial devices: never used
             # adapt() takes ArchSpecs or strings; encodings of the table's archs are passed via the schema.
             archs = [schema.parse(schema.format(_arch(schema, index[i]))) for i in idx]
-            pred.adapt(archs, y[idx], name=dev, blend=not args.no_blend)
+            pred.adapt(archs, y[idx], name=dev, method=args.method, blend=not args.no_blend)
             fit_ms = (time.perf_counter() - t0) * 1e3
             with torch.no_grad():
                 p = torch.exp(pred(x[rest])).numpy()
