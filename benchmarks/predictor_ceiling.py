@@ -7,8 +7,9 @@ see far more of the device than a few-shot predictor, both scored held out (5-fo
 - ``linear``: log latency on the other devices' log latencies;
 - ``rich``: the same plus one-hot ops and, on NB201, the products of every two edges' ops.
 
-``bound`` = the larger of the two: the fair reference for the share within ±10% (an in-sample fit would
-count its own noise as skill). ``benchmarks/predictor_loo.py`` divides a predictor's share by it.
+``bound`` = the larger of the two held-out shares: the fair reference for the share within ±10% (an
+in-sample fit would count its own noise as skill). ``benchmarks/predictor_loo.py`` divides a predictor's
+share by it. ``rho``: the held-out Spearman of ``rich``, the same kind of reference for rank correlation.
 Where the bound stays low, the error is not a function of the architecture: ``drift`` is the lag-1
 autocorrelation of the ``rich`` residual along the table's row order. On NB201 consecutive rows are
 unrelated architectures (the mean number of edges that differ between neighbours is printed; 4.8 of 6 is
@@ -44,12 +45,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{np.mean((ops[1:] != ops[:-1]).sum(1)):.2f} of {ops.shape[1]} "
           f"(random pairs: {ops.shape[1] * (1 - 1 / n_ops):.2f})")
     bounds = within_bounds(table, folds=args.folds)
-    print(f"{'device':16s} {'linear':>7s} {'rich':>7s} {'bound':>7s} {'drift':>6s}")
+    print(f"{'device':16s} {'linear':>7s} {'rich':>7s} {'bound':>7s} {'rho':>6s} {'drift':>6s}")
     for b in sorted(bounds.values(), key=lambda b: b.bound):
-        print(f"{b.device:16s} {b.linear:7.3f} {b.rich:7.3f} {b.bound:7.3f} {b.drift:6.2f}")
-    means = [float(np.mean([getattr(b, k) for b in bounds.values()])) for k in ("linear", "rich", "bound")]
-    print(f"{'MEAN':16s} {means[0]:7.3f} {means[1]:7.3f} {means[2]:7.3f}   "
-          "(held-out share within ±10%; drift: lag-1 autocorrelation)")
+        print(f"{b.device:16s} {b.linear:7.3f} {b.rich:7.3f} {b.bound:7.3f} {b.spearman:6.3f} {b.drift:6.2f}")
+    means = [float(np.mean([getattr(b, k) for b in bounds.values()])) for k in ("linear", "rich", "bound", "spearman")]
+    print(f"{'MEAN':16s} {means[0]:7.3f} {means[1]:7.3f} {means[2]:7.3f} {means[3]:6.3f}   "
+          "(held-out share within ±10% and Spearman; drift: lag-1 autocorrelation)")
     return 0
 
 

@@ -15,6 +15,9 @@ The **bound** is the larger of the two held-out shares. It is the reference a fe
 is divided by. It is an empirical bound, not a proof: the fits minimise squared log error, not the
 share within ±10%, so a predictor may land slightly above it on a device with coarse, skewed noise.
 
+``spearman`` is the held-out rank correlation of the ``rich`` fit: the same kind of reference for a
+predictor's Spearman (phones' whole-ms ties cap it well below 1).
+
 ``drift`` is the lag-1 autocorrelation of the ``rich`` residual along the table's row order. Where rows
 are unrelated architectures (NB201's index order), a residual that persists from one row to the next is
 the device drifting, which no function of the architecture can learn.
@@ -39,6 +42,7 @@ import numpy as np
 
 from hwnas.latency_models.predictor.data import LatencyTable, full_devices
 from hwnas.latency_models.predictor.schema import PredictorError, get_schema
+from hwnas.latency_models.predictor.sweep import spearman
 
 TOL = 0.10
 _ROWS_PER_PARAM = 20  # pairwise products only when the table has this many rows per fitted parameter
@@ -46,11 +50,12 @@ _ROWS_PER_PARAM = 20  # pairwise products only when the table has this many rows
 
 @dataclass(frozen=True)
 class DeviceBound:
-    """Held-out shares within ±10% of the two reference fits of one device, their max, and the drift."""
+    """Held-out shares within ±10% of the two reference fits of one device, their max, Spearman and drift."""
 
     device: str
     linear: float
     rich: float
+    spearman: float
     drift: float
 
     @property
@@ -133,5 +138,6 @@ def within_bounds(table: LatencyTable, *, devices: list[str] | None = None, fold
         resid = logs[:, j] - held["rich"][:, j]
         drift = float(np.corrcoef(resid[:-1], resid[1:])[0, 1]) if np.std(resid) > 0 else 0.0
         out[d] = DeviceBound(d, within_share(held["linear"][:, j], logs[:, j]),
-                             within_share(held["rich"][:, j], logs[:, j]), drift)
+                             within_share(held["rich"][:, j], logs[:, j]),
+                             spearman(held["rich"][:, j], logs[:, j]), drift)
     return out
