@@ -8,10 +8,13 @@ output; for a new device :meth:`LatencyPredictor.adapt` fits the head to a few (
 samples of that device.
 
 The adaptation follows HELP's idea (Lee et al., NeurIPS 2021) that a device is described by how it
-times reference architectures, with a closed form in place of meta-learning: the head is the average
-of (a) a ridge regression on the leading principal components of the per-device predictions and
-(b) a mixture of one-device linear fits weighted by their leave-one-out error. Both are linear in
-the trunk outputs, so the adapted predictor stays one differentiable function of the probabilities.
+times reference architectures, with a closed form in place of meta-learning: the head is the posterior
+mean of a Bayesian linear model whose prior is learned from the pretraining devices, a mixture of
+"a copy of one device" and "a combination of devices" weighted by the samples' marginal likelihood
+(:mod:`~hwnas.latency_models.predictor.bayes`; ``method="pca"`` keeps the earlier head, the average of
+a ridge on the leading principal components and a mixture of one-device fits weighted by their
+leave-one-out error). Either is linear in the trunk outputs, so the adapted predictor stays one
+differentiable function of the probabilities.
 
 Example:
     >>> from hwnas.latency_models.predictor.model import LatencyPredictor
@@ -35,12 +38,15 @@ import torch
 from torch import nn
 
 from hwnas.api.files import make_dir, write_bytes_atomic
+from hwnas.latency_models.predictor.bayes import device_prior, fit_bayes_head
 from hwnas.latency_models.predictor.data import HERE, LatencyTable, match_device
 from hwnas.latency_models.predictor.schema import ArchLike, PredictorError, Probs, SpaceSchema, get_schema
 from hwnas.latency_models.predictor.tied import (
     blend_weight,
     fit_tied,
     loo_log_error,
+    loo_predictions,
+    stacked_weight,
     tied_matrix,
     tied_predict,
 )
@@ -49,6 +55,7 @@ from hwnas.latency_models.predictor.trunks import AdditiveTrunk, MLPTrunk, Table
 FORMAT = "hwnas.predictor/1"
 SHIPPED = ("nb201", "fbnet")
 _MIN_BLEND = 6  # fewer samples leave too little for leave-one-out errors to choose by
+METHODS = ("bayes", "pca")
 
 
 class LatencyPredictor(nn.Module):
@@ -93,6 +100,7 @@ class LatencyPredictor(nn.Module):
         self.register_load_state_dict_post_hook(lambda module, _keys: module._sync_mix())
         self.target: str | None = None
         self.meta: dict[str, Any] = {}
+        self._prior: tuple[np.ndarray, np.ndarray] | None = None  # bayes head prior, from the trunk (not saved)
 
     # ---- features ------------------------------------------------------------------------------------------
     def _ref_encoding(self) -> torch.Tensor:
@@ -116,7 +124,17 @@ class LatencyPredictor(nn.Module):
         self.feat_mean.copy_(torch.as_tensor(mu))
         self.feat_basis.copy_(torch.as_tensor(vt))
         self.feat_scale.copy_(torch.as_tensor(np.clip(sv / math.sqrt(max(len(z) - 1, 1)), 1e-6, None)))
+        self._prior = None
         return self
+
+    @torch.no_grad()
+    def _head_prior(self) -> tuple[np.ndarray, np.ndarray]:
+        # Computed on first use rather than stored: files saved before it existed adapt the same way.
+        if self._prior is None:
+            f = self.trunk(self._ref_encoding()).double().numpy()
+            z = (f - self.dev_mean.double().numpy()) / self.dev_std.double().numpy()
+            self._prior = device_prior(f, z)
+        return self._prior
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Standardized log latency on every pretraining device, ``[B, n_devices]``."""
@@ -186,18 +204,24 @@ class LatencyPredictor(nn.Module):
     # ---- adaptation ----------------------------------------------------------------------------------------
     @torch.no_grad()
     def adapt(self, archs: Sequence[ArchLike], latencies: Sequence[float] | torch.Tensor, *, name: str = "target",
-              components: int = 5, ridge: float = 0.1, temperature: float = 3.0,
+              method: str = "bayes", components: int = 5, ridge: float = 0.1, temperature: float = 3.0,
               blend: bool = True) -> LatencyPredictor:
         """Fit the head to a few measurements of a new device; returns ``self``.
 
         Args:
             archs: The measured architectures (ArchSpecs or arch strings).
             latencies: Their latencies (ms, > 0).
-            name: A name for the adapted target. components, ridge: PCA-ridge part.
-            temperature: Sharpness of the weights of the one-device fits (by leave-one-out error), and of the
-                blend with the tied-cost additive model.
+            name: A name for the adapted target.
+            method: ``bayes`` (the posterior mean under a prior learned from the pretraining devices,
+                :mod:`~hwnas.latency_models.predictor.bayes`) or ``pca`` (the earlier head: a PCA ridge
+                averaged with one-device fits; ``components``, ``ridge`` set its ridge part).
+            temperature: Sharpness of the blend with the tied-cost additive model (by leave-one-out error),
+                and for ``pca`` of the weights of its one-device fits.
             blend: Blend in the tied-cost additive model (:mod:`~hwnas.latency_models.predictor.tied`) with
-                the weight its leave-one-out error earns against the head's (needs 6 or more samples).
+                the weight its leave-one-out error earns against the head's (needs 6 or more samples): for
+                ``bayes`` the blend weight (0, 0.1, ..., 1) whose leave-one-out predictions err least
+                (:func:`~hwnas.latency_models.predictor.tied.stacked_weight`), for ``pca`` a softmax of the
+                two errors.
 
         Example:
             >>> from hwnas.latency_models.predictor.model import LatencyPredictor
@@ -209,6 +233,8 @@ class LatencyPredictor(nn.Module):
         """
         x = self.encode(archs)
         y = np.asarray(torch.as_tensor(latencies, dtype=torch.float64).cpu(), dtype=np.float64).reshape(-1)
+        if method not in METHODS:
+            raise PredictorError(f"unknown adapt method {method!r}; methods: {', '.join(METHODS)}")
         if len(y) != len(x):
             raise PredictorError(f"{len(x)} architectures but {len(y)} latencies")
         if len(y) == 0:
@@ -222,7 +248,12 @@ class LatencyPredictor(nn.Module):
 
         stats = {k: np64(getattr(self, k)) for k in ("feat_mean", "feat_basis", "feat_scale", "dev_mean", "dev_std")}
 
+        prior = self._head_prior() if method == "bayes" else None
+
         def head(rows: np.ndarray) -> tuple[np.ndarray, float]:
+            if prior is not None:
+                return fit_bayes_head(z[rows], np.log(y[rows]), prior_mean=prior[0], prior_cov=prior[1],
+                                      spread=stats["dev_std"], center=stats["feat_mean"])
             return _fit_head(z[rows], np.log(y[rows]), mu=stats["feat_mean"], basis=stats["feat_basis"],
                              scale=stats["feat_scale"], dev_mean=stats["dev_mean"], dev_std=stats["dev_std"],
                              components=components, ridge=ridge, temperature=temperature)
@@ -233,13 +264,14 @@ class LatencyPredictor(nn.Module):
         self.tied_mix.zero_()
         mix = 0.0
         if blend and len(y) >= _MIN_BLEND and self.tied_w.numel():
-            mix = self._fit_blend(x, y, z, head, temperature)
+            mix = self._fit_blend(x, y, z, head, temperature, stacked=method == "bayes")
         self._sync_mix()
         self.target = str(name)
-        self.meta = {**self.meta, "adapted_on": int(len(y)), "tied_mix": round(mix, 6)}
+        self.meta = {**self.meta, "adapted_on": int(len(y)), "adapt_method": method, "tied_mix": round(mix, 6)}
         return self
 
-    def _fit_blend(self, x: torch.Tensor, y: np.ndarray, z: np.ndarray, head: Any, temperature: float) -> float:
+    def _fit_blend(self, x: torch.Tensor, y: np.ndarray, z: np.ndarray, head: Any, temperature: float,
+                   stacked: bool) -> float:
         counts = (x.double() @ self.tied_map.double()).cpu().numpy()
         floor = 0.05 * float(y.min())
 
@@ -252,7 +284,10 @@ class LatencyPredictor(nn.Module):
             return tied_predict(counts[test], w, b, floor)
 
         n = len(y)
-        mix = blend_weight(loo_log_error(head_ms, n, y), loo_log_error(tied_ms, n, y), temperature=temperature)
+        if stacked:
+            mix = stacked_weight(loo_predictions(head_ms, n), loo_predictions(tied_ms, n), y)
+        else:
+            mix = blend_weight(loo_log_error(head_ms, n, y), loo_log_error(tied_ms, n, y), temperature=temperature)
         w, b = fit_tied(counts, y)
         self.tied_w.copy_(torch.as_tensor(w, dtype=self.tied_w.dtype))
         self.tied_b.copy_(torch.as_tensor(b, dtype=self.tied_b.dtype))

@@ -60,14 +60,35 @@ def tied_predict(counts: np.ndarray, w: np.ndarray, b: float, floor: float) -> n
     return np.maximum(b + counts @ w, floor)
 
 
+def loo_predictions(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], n: int) -> np.ndarray:
+    """``[n]`` leave-one-out predictions (ms) of ``fit_predict(train_idx, test_idx) -> ms``."""
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = float(fit_predict(np.flatnonzero(np.arange(n) != i), np.array([i]))[0])
+    return out
+
+
 def loo_log_error(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], n: int, y_ms: np.ndarray) -> float:
     """Mean squared leave-one-out error in log ms of ``fit_predict(train_idx, test_idx) -> ms``."""
-    err = np.empty(n)
-    for i in range(n):
-        keep = np.flatnonzero(np.arange(n) != i)
-        p = float(fit_predict(keep, np.array([i]))[0])
-        err[i] = (np.log(max(p, 1e-12)) - np.log(y_ms[i])) ** 2
-    return float(err.mean())
+    p = loo_predictions(fit_predict, n)
+    return float(np.mean((np.log(np.maximum(p, 1e-12)) - np.log(y_ms)) ** 2))
+
+
+def stacked_weight(loo_head_ms: np.ndarray, loo_tied_ms: np.ndarray, y_ms: np.ndarray, *, steps: int = 10) -> float:
+    """Weight of the tied model: the blend whose leave-one-out predictions have the least squared log error.
+
+    Unlike :func:`blend_weight` it scores the blend itself, so two models that err in different
+    directions can share the weight, and one that is only a little worse does not get a third of it.
+
+    Example:
+        >>> y = np.array([10.0, 20.0, 30.0])
+        >>> stacked_weight(y * 1.2, y * 0.8, y), stacked_weight(y, y * 2, y)
+        (0.5, 0.0)
+    """
+    grid = np.linspace(0.0, 1.0, steps + 1)
+    blend = (1.0 - grid[:, None]) * loo_head_ms[None, :] + grid[:, None] * loo_tied_ms[None, :]
+    err = np.mean((np.log(np.maximum(blend, 1e-12)) - np.log(y_ms)[None, :]) ** 2, axis=1)
+    return float(grid[int(np.argmin(err + 1e-12 * grid))])  # ties: the smaller weight
 
 
 def blend_weight(loo_head: float, loo_tied: float, *, temperature: float = 3.0) -> float:

@@ -1,0 +1,143 @@
+"""How close to a device's measured latencies any architecture-based predictor can get: the ±10% bound.
+
+A measured table limits the share of predictions within ±10% even for a predictor that sees thousands
+of samples of the device: the device drifts over its measurement campaign, and phones report whole ms.
+:func:`within_bounds` measures that limit per device with two fits far richer in data than a few-shot
+predictor, both scored on rows they were **not** fitted on (k-fold; an in-sample fit would flatter the
+bound with its own noise):
+
+- ``linear``: the device's log latency regressed on every other device's log latency;
+- ``rich``: the same plus each decision's one-hot candidate and, where the table has rows enough
+  (at least 20 per parameter), the products of every two decisions' candidates (any function of two
+  decisions). NB201 gets the products (375 of them for 15,625 rows); FBNet (18,711 for 5,000) does not.
+
+The **bound** is the larger of the two held-out shares. It is the reference a few-shot predictor's share
+is divided by. It is an empirical bound, not a proof: the fits minimise squared log error, not the
+share within ±10%, so a predictor may land slightly above it on a device with coarse, skewed noise.
+
+``spearman`` is the held-out rank correlation of the ``rich`` fit: the same kind of reference for a
+predictor's Spearman (phones' whole-ms ties cap it well below 1).
+
+``drift`` is the lag-1 autocorrelation of the ``rich`` residual along the table's row order. Where rows
+are unrelated architectures (NB201's index order), a residual that persists from one row to the next is
+the device drifting, which no function of the architecture can learn.
+
+Example:
+    >>> import numpy as np
+    >>> from hwnas.latency_models.predictor.ceiling import within_bounds
+    >>> from hwnas.latency_models.predictor.data import LatencyTable
+    >>> rng = np.random.default_rng(0)
+    >>> index = rng.integers(0, 5, (400, 6))
+    >>> base = np.exp(rng.normal(size=400))
+    >>> t = LatencyTable("nb201", index, ["a", "b"], np.c_[base, 2 * base])
+    >>> within_bounds(t)["b"].bound
+    1.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwnas.latency_models.predictor.data import LatencyTable, full_devices
+from hwnas.latency_models.predictor.schema import PredictorError, get_schema
+from hwnas.latency_models.predictor.sweep import spearman
+
+TOL = 0.10
+_ROWS_PER_PARAM = 20  # pairwise products only when the table has this many rows per fitted parameter
+
+
+@dataclass(frozen=True)
+class DeviceBound:
+    """Held-out shares within ±10% of the two reference fits of one device, their max, Spearman and drift."""
+
+    device: str
+    linear: float
+    rich: float
+    spearman: float
+    drift: float
+
+    @property
+    def bound(self) -> float:
+        return max(self.linear, self.rich)
+
+
+def within_share(log_pred: np.ndarray, log_true: np.ndarray, tol: float = TOL) -> float:
+    """Share of predictions within ``±tol`` of the truth, both given in log units."""
+    return float(np.mean(np.abs(np.exp(log_pred - log_true) - 1.0) <= tol))
+
+
+def _pairs(one_hot: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """Products of the one-hot candidates of every two different decisions."""
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    cols = [(i, j) for i in range(len(owner)) for j in range(i + 1, len(owner)) if owner[i] != owner[j]]
+    return np.stack([one_hot[:, i] * one_hot[:, j] for i, j in cols], axis=1)
+
+
+def _arch_features(table: LatencyTable) -> np.ndarray:
+    schema = get_schema(table.space)
+    sizes = [len(c) for c in schema.candidates]
+    one_hot = table.encode(schema).double().numpy()
+    n_pairs = sum(a * b for i, a in enumerate(sizes) for b in sizes[i + 1:])
+    if (n_pairs + one_hot.shape[1] + len(table.devices)) * _ROWS_PER_PARAM <= len(one_hot):
+        return np.c_[one_hot, _pairs(one_hot, sizes)]
+    return one_hot
+
+
+def _solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    # One-hot columns of each decision sum to the intercept column: a tiny ridge picks the minimum-norm
+    # split (the predictions are unaffected) and keeps the normal equations solvable.
+    reg = 1e-9 * max(float(np.trace(gram)) / len(gram), 1.0) * np.eye(len(gram))
+    reg[0, 0] = 0.0
+    return np.linalg.solve(gram + reg, rhs)
+
+
+def within_bounds(table: LatencyTable, *, devices: list[str] | None = None, folds: int = 5,
+                  seed: int = 0) -> dict[str, DeviceBound]:
+    """The held-out ±10% shares of the ``linear`` and ``rich`` fits per fully measured device.
+
+    Args:
+        table: A multi-device table; only its devices measured on every row are used (as targets and as
+            regressors).
+        devices: The targets (default: every fully measured device).
+        folds: Folds of the held-out scoring (rows assigned at random with ``seed``).
+
+    Returns:
+        ``{device: DeviceBound}``; ``.bound`` is the fair reference for a few-shot predictor's share.
+    """
+    names = full_devices(table)
+    if len(names) < 2:
+        raise PredictorError(f"a bound needs at least 2 fully measured devices, the table has {len(names)}")
+    if folds < 2:
+        raise PredictorError(f"folds must be >= 2, got {folds}")
+    targets = names if devices is None else list(devices)
+    unknown = [d for d in targets if d not in names]
+    if unknown:
+        raise PredictorError(f"no fully measured column for {', '.join(unknown)}; devices: {', '.join(names)}")
+    logs = np.log(np.stack([table.column(d) for d in names], axis=1))
+    if not np.all(np.isfinite(logs)):
+        raise PredictorError("latencies must be finite and > 0 to bound them")
+    n, n_dev = logs.shape
+    # Columns: intercept, every device's log latency, architecture features. A target's fit uses the
+    # columns other than its own, so one Gram matrix per fold serves every device.
+    a = np.c_[np.ones(n), logs, _arch_features(table)]
+    fold = np.random.default_rng(seed).integers(0, folds, n)
+    held = {kind: np.empty((n, n_dev)) for kind in ("linear", "rich")}
+    for k in range(folds):
+        train, test = fold != k, fold == k
+        gram = a[train].T @ a[train]
+        for j in (names.index(d) for d in targets):
+            for kind, width in (("linear", 1 + n_dev), ("rich", a.shape[1])):
+                cols = [c for c in range(width) if c != 1 + j]
+                w = _solve(gram[np.ix_(cols, cols)], gram[cols, 1 + j])
+                held[kind][test, j] = a[np.ix_(test, cols)] @ w
+    out = {}
+    for d in targets:
+        j = names.index(d)
+        resid = logs[:, j] - held["rich"][:, j]
+        drift = float(np.corrcoef(resid[:-1], resid[1:])[0, 1]) if np.std(resid) > 0 else 0.0
+        out[d] = DeviceBound(d, within_share(held["linear"][:, j], logs[:, j]),
+                             within_share(held["rich"][:, j], logs[:, j]),
+                             spearman(held["rich"][:, j], logs[:, j]), drift)
+    return out
