@@ -28,9 +28,19 @@ from hwnas.api.device import DeviceError, resolve_device
 from hwnas.api.errors import UserError
 from hwnas.api.freeze import check_arch, freeze, freeze_module
 from hwnas.api.graph import DecisionGraph, InputDecision, InputSlot, kept_labels, label_group
+from hwnas.api.hardware import HARDWARE_FORMAT, HardwareSpec, HardwareSpecError
 from hwnas.api.opspec import OpSpec
 from hwnas.api.protocols import CostFn, Details, Selector, SupernetLike, space_kwargs, space_name, space_ref
-from hwnas.api.registries import ARCHS, COST_MODELS, DATASETS, OPS, SELECTORS, SPACES, SUPERNETS
+from hwnas.api.registries import (
+    ARCHS,
+    COST_MODELS,
+    DATASETS,
+    HARDWARE_SPACES,
+    OPS,
+    SELECTORS,
+    SPACES,
+    SUPERNETS,
+)
 from hwnas.api.registry import Registry, RegistryError
 from hwnas.api.trace import collect_opspecs, count_macs, count_params
 
@@ -39,6 +49,8 @@ __all__ = [
     "COST_MODELS",
     "DATASETS",
     "FORMAT",
+    "HARDWARE_FORMAT",
+    "HARDWARE_SPACES",
     "OPS",
     "SELECTORS",
     "SPACES",
@@ -52,6 +64,8 @@ __all__ = [
     "CostFn",
     "DeviceError",
     "DecisionGraph",
+    "HardwareSpec",
+    "HardwareSpecError",
     "Details",
     "InputChoice",
     "InputDecision",
