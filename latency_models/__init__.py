@@ -5,6 +5,7 @@ Importing this package registers the hardware targets of the search loss in ``hw
 
 from hwnas.latency_models.candidate_specs import SpaceSpecs, candidate_opspecs, space_opspecs
 from hwnas.latency_models.hardware_targets import HARDWARE_TARGETS, LUTCost
+from hwnas.latency_models.hwspace import CoSearchCost, HardwareSpace, HwChoice, TpeHardwareSpace
 from hwnas.latency_models.lut import LatencyLUT, LUTError, lut_from_tpe
 from hwnas.latency_models.predictors import (
     TARGETS,
@@ -23,7 +24,8 @@ from hwnas.latency_models.predictors import (
 from hwnas.latency_models.profiling import profile_lut, time_module
 
 __all__ = [
-    "HARDWARE_TARGETS", "LUTCost", "LUTError", "LatencyLUT", "SpaceSpecs", "candidate_opspecs", "lut_from_tpe",
+    "HARDWARE_TARGETS", "CoSearchCost", "HardwareSpace", "HwChoice", "LUTCost", "TpeHardwareSpace",
+    "LUTError", "LatencyLUT", "SpaceSpecs", "candidate_opspecs", "lut_from_tpe",
     "profile_lut", "space_opspecs", "time_module",
     "TARGETS",
     "AdditivePredictor",
