@@ -53,7 +53,8 @@ def target_rows() -> list[dict[str, Any]]:
     for name in COST_MODELS.names():
         if name not in known:  # a plug-in's own kind
             f = COST_MODELS.get(name)
-            rows.append({"kind": name, "form": f"{name}:ARG", "metrics": list(getattr(f, "metrics", ())),
+            rows.append({"kind": name, "form": str(getattr(f, "form", f"{name}:ARG")),
+                         "metrics": list(getattr(f, "metrics", ())),
                          "examples": list(getattr(f, "examples", ())),
                          "description": str(getattr(f, "description", "") or (f.__doc__ or "").strip())})
     return rows

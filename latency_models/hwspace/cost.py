@@ -100,6 +100,7 @@ class CoSearchTarget:
     """``cosearch``: the hardware space of the search (its ``hardware`` section) prices the network with it."""
 
     kind = "cosearch"
+    form = "cosearch"
     metrics = HW_METRICS
     examples = ("cosearch",)
     description = ("network-accelerator co-search: expected cost over the search's hardware space (recipe section "

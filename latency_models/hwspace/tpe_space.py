@@ -71,7 +71,9 @@ class TpeHardwareSpace(HardwareSpace):
         dataflows: Systolic dataflows to choose from.
         precisions: Operand precisions to choose from.
         encodings: Digit encodings of the encoded operand (``booth4``; any the bit-weight model accepts).
-        options: Which bit-weight optimisations are decisions (each on or off); the others stay off.
+        options: Which bit-weight optimisations are decisions (each on or off).
+        always_on: Bit-weight optimisations that are on in every configuration (not decisions); the ones in
+            neither list stay off. A space with one value per decision is a fixed accelerator.
         sram_kb: SRAM sizes (ifmap, filter, ofmap) in KB, the same for every configuration.
         freq_mhz: Baseline clock (None: the technology table's).
         alpha_init_std: α starts near uniform.
@@ -88,8 +90,8 @@ class TpeHardwareSpace(HardwareSpace):
     def __init__(self, *, kinds: Sequence[str] = KINDS, dims: Mapping[str, Sequence[str]] | None = None,
                  dataflows: Sequence[str] = DATAFLOWS, precisions: Sequence[str] = ("int8",),
                  encodings: Sequence[str] = ("booth4",), options: Sequence[str] = ("opt1", "opt2"),
-                 sram_kb: Sequence[float] = (64.0, 64.0, 64.0), freq_mhz: float | None = None,
-                 alpha_init_std: float = 1e-3) -> None:
+                 always_on: Sequence[str] = (), sram_kb: Sequence[float] = (64.0, 64.0, 64.0),
+                 freq_mhz: float | None = None, alpha_init_std: float = 1e-3) -> None:
         kinds = _check_subset("kinds", kinds, KINDS)
         dims = {k: tuple(v) for k, v in (dims or {}).items()}
         unknown = [k for k in dims if k not in kinds]
@@ -112,13 +114,19 @@ class TpeHardwareSpace(HardwareSpace):
         bad = [o for o in options if o not in OPTIONS]
         if bad:
             raise HardwareSpaceError(f"hardware space: unknown option(s) {bad}; known: {', '.join(OPTIONS)}")
+        always_on = tuple(always_on)
+        bad = [o for o in always_on if o not in OPTIONS or o in options]
+        if bad:
+            raise HardwareSpaceError(f"hardware space: always_on option(s) {bad} must be known ({', '.join(OPTIONS)}) "
+                                     "and not also decisions in options")
         if len(tuple(sram_kb)) != 3 or min(float(x) for x in sram_kb) <= 0:
             raise HardwareSpaceError(f"hardware space: sram_kb must be three positive sizes in KB, got {sram_kb}")
         self.space_kwargs = {"kinds": list(kinds), "dims": {k: list(v) for k, v in dims.items()},
                              "dataflows": list(dataflows), "precisions": list(precisions),
-                             "encodings": list(encodings), "options": list(options),
+                             "encodings": list(encodings), "options": list(options), "always_on": list(always_on),
                              "sram_kb": [float(x) for x in sram_kb], "freq_mhz": freq_mhz}
         self._sram_kb = tuple(float(x) for x in sram_kb)
+        self._always_on = always_on
         self._freq_mhz = freq_mhz
         decisions = [HwChoice("kind", kinds)]
         decisions += [HwChoice(f"dims/{k}", dims[k], when={"kind": (k,)}) for k in kinds]
@@ -153,6 +161,7 @@ class TpeHardwareSpace(HardwareSpace):
             name += f"-{config['dataflow']}"
         name += f"-{config['precision']}"
         flags = {OPTIONS[o]: bool(config.get(o, False)) for o in OPTIONS if o in config}
+        flags.update({OPTIONS[o]: True for o in self._always_on})
         bw = BitWeightConfig(precision=Precision.named(config["precision"]), encoding=config["encoding"], **flags)
         kw: dict[str, Any] = {"sram_kb": self._sram_kb, "bitweight": bw}
         if self._freq_mhz is not None:

@@ -67,6 +67,17 @@ def test_conditional_decisions_enumerate_valid_configs_only():
     assert {hw.build_engine(c).name for c in hw.configs} >= {"systolic-16x16-is-int8", "cube-4x4x4-int8"}
 
 
+def test_a_space_of_one_configuration_is_a_fixed_accelerator():
+    hw = TpeHardwareSpace(kinds=("tree",), dims={"tree": ("16x16",)}, options=(), always_on=("opt1", "opt2"))
+    (config,) = hw.configs
+    engine = hw.build_engine(config)
+    assert engine.name == "tree-16x16-int8"
+    assert engine.bitweight.opt1_carry_save and engine.bitweight.opt2_shared_encoding
+    assert float(hw.config_probabilities().detach()) == pytest.approx(1.0)
+    with pytest.raises(HardwareSpaceError, match="always_on option"):
+        TpeHardwareSpace(options=("opt1",), always_on=("opt1",))
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"kinds": ("systolic", "gpu")}, "unknown kinds \\['gpu'\\]"),
     ({"kinds": ()}, "'kinds' is empty"),
