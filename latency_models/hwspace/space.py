@@ -17,6 +17,7 @@ them and the weight optimiser never does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +96,18 @@ def _enumerate(decisions: Sequence[HwChoice]) -> list[Config]:
     return out
 
 
+def _param_keys(labels: list[str]) -> dict[str, str]:
+    """ParameterDict keys of the labels: prefixed, sanitised (``dims/systolic`` -> ``h_dims_systolic``), unique."""
+    keys: dict[str, str] = {}
+    for label in labels:
+        base = "h_" + re.sub(r"[^0-9A-Za-z_]", "_", label)
+        key, i = base, 1
+        while key in keys.values():
+            key, i = f"{base}_{i}", i + 1
+        keys[label] = key
+    return keys
+
+
 class HardwareSpace(nn.Module):
     """Base of the hardware spaces: decisions, their α, the enumerated configurations and their distribution.
 
@@ -121,7 +134,7 @@ class HardwareSpace(nn.Module):
         self.decisions = decisions
         self.space_kwargs: dict[str, Any] = getattr(self, "space_kwargs", {})
         self._configs = _enumerate(decisions)
-        self._keys = {d.label: f"d{i}" for i, d in enumerate(decisions)}
+        self._keys = _param_keys([d.label for d in decisions])
         self.alpha = nn.ParameterDict({self._keys[d.label]: nn.Parameter(alpha_init_std * torch.randn(len(d.values)))
                                        for d in decisions})
         # Per decision, the value index of each configuration, -1 where it does not apply (no factor).
