@@ -209,3 +209,12 @@ def test_fixed_view_prices_one_configuration():
 
     cost, _ = CoSearchCost(tables, metric="latency_ms")(View())
     assert float(cost) == pytest.approx(tables.luts[1].cost({"op": "k3"})["latency_ms"], rel=1e-6)
+
+
+@pytest.mark.parametrize("module", ["space", "tpe_space", "tables", "cost", "select"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"hwnas.latency_models.hwspace.{module}"))
+    assert result.attempted > 0 and result.failed == 0
