@@ -13,8 +13,8 @@ from torch.nn import functional as F
 
 from hwnas.api.protocols import CostFn, Details
 
-CostForm = Literal["add", "mul", "mul_log", "soft", "hard"]
-COST_FORMS: tuple[str, ...] = ("add", "mul", "mul_log", "soft", "hard")
+CostForm = Literal["add", "mul", "mul_log", "soft", "hard", "hinge"]
+COST_FORMS: tuple[str, ...] = ("add", "mul", "mul_log", "soft", "hard", "hinge")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class CostTerm:
     - ``soft``:    CE · max(1, C / T)^beta                (MnasNet's reward shape with no reward below T:
       the search is pushed down to the target, never past it towards an empty network)
     - ``hard``:    CE · max(1, C / T)                     (MnasNet's hard constraint, exponent 1; ``beta`` unused)
+    - ``hinge``:   CE + weight · max(0, C / T - 1)        (a budget: no pull below T, a linear penalty above it;
+      co-search's area and power budgets)
 
     ``soft`` and ``hard`` stop pulling at the target; select with ``constrained`` to have the final
     architecture meet it exactly.
@@ -91,6 +93,10 @@ class SearchLoss(nn.Module):
             ratio = cost / term.target
             if term.form == "add":
                 add_terms.append(term.weight * ratio)
+            elif term.form == "hinge":
+                penalty = term.weight * (ratio - 1.0).clamp_min(0.0)
+                details[f"penalty/{term.name}"] = float(penalty.detach())
+                add_terms.append(penalty)
             elif term.form == "mul":
                 factor = factor * ratio.clamp_min(1e-12) ** term.beta
             elif term.form in ("soft", "hard"):

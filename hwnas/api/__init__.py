@@ -28,9 +28,20 @@ from hwnas.api.device import DeviceError, resolve_device
 from hwnas.api.errors import UserError
 from hwnas.api.freeze import check_arch, freeze, freeze_module
 from hwnas.api.graph import DecisionGraph, InputDecision, InputSlot, kept_labels, label_group
+from hwnas.api.hardware import HARDWARE_FORMAT, HardwareSpec, HardwareSpecError
 from hwnas.api.opspec import OpSpec
 from hwnas.api.protocols import CostFn, CostModel, Details, Selector, SupernetLike, space_kwargs, space_name, space_ref
-from hwnas.api.registries import ARCHS, COST_MODELS, DATASETS, OPS, SELECTORS, SPACES, SUPERNETS, cost_model
+from hwnas.api.registries import (
+    ARCHS,
+    COST_MODELS,
+    DATASETS,
+    HARDWARE_SPACES,
+    OPS,
+    SELECTORS,
+    SPACES,
+    SUPERNETS,
+    cost_model,
+)
 from hwnas.api.registry import Registry, RegistryError
 from hwnas.api.trace import collect_opspecs, count_macs, count_params
 
@@ -40,6 +51,8 @@ __all__ = [
     "cost_model",
     "DATASETS",
     "FORMAT",
+    "HARDWARE_FORMAT",
+    "HARDWARE_SPACES",
     "OPS",
     "SELECTORS",
     "SPACES",
@@ -54,6 +67,8 @@ __all__ = [
     "CostModel",
     "DeviceError",
     "DecisionGraph",
+    "HardwareSpec",
+    "HardwareSpecError",
     "Details",
     "InputChoice",
     "InputDecision",

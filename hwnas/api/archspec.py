@@ -13,6 +13,7 @@ from typing import Any
 
 from hwnas.api.errors import UserError
 from hwnas.api.files import make_dir, read_text, write_bytes_atomic
+from hwnas.api.hardware import HardwareSpec, HardwareSpecError
 
 FORMAT = "hwnas.archspec/1"
 
@@ -46,6 +47,9 @@ class ArchSpec:
         format: The file format version.
         space_ref: ``package.module:ClassName`` of the space class when ``space`` is not a registered
             name (a user's own space), so a reader can rebuild the space; not part of the identity.
+        hardware: The accelerator configuration searched with the network (network-accelerator co-search),
+            a :class:`~hwnas.api.HardwareSpec` or its dict; part of the identity when present, absent from the
+            file (and from the archid) when None, so network-only specs are unchanged.
 
     Example:
         >>> from hwnas.api import ArchSpec
@@ -60,6 +64,7 @@ class ArchSpec:
     metrics: Mapping[str, Any] = field(default_factory=dict)
     format: str = FORMAT
     space_ref: str | None = None
+    hardware: HardwareSpec | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.space, str) or not self.space:
@@ -76,13 +81,20 @@ class ArchSpec:
         object.__setattr__(self, "choices", frozen)
         object.__setattr__(self, "space_kwargs", dict(self.space_kwargs))
         object.__setattr__(self, "metrics", dict(self.metrics))
+        if self.hardware is not None:
+            try:
+                object.__setattr__(self, "hardware", HardwareSpec.from_dict(self.hardware))
+            except HardwareSpecError as e:
+                raise ArchSpecError(str(e)) from None
 
     @property
     def archid(self) -> str:
-        """A stable 16-hex-digit hash of the space name and the choices (not of metrics, widths or space_ref)."""
-        payload = json.dumps(
-            {"space": self.space, "choices": _jsonable(self.choices)}, sort_keys=True, separators=(",", ":")
-        )
+        """A stable 16-hex-digit hash of the space name and the choices (not of metrics, widths or space_ref),
+        and of the hardware configuration when there is one."""
+        ident: dict[str, Any] = {"space": self.space, "choices": _jsonable(self.choices)}
+        if self.hardware is not None:
+            ident["hardware"] = self.hardware.identity()
+        payload = json.dumps(ident, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def with_metrics(self, **metrics: Any) -> ArchSpec:
@@ -99,6 +111,7 @@ class ArchSpec:
             "archid": self.archid,
             "choices": _jsonable(self.choices),
             "metrics": _jsonable(self.metrics),
+            **({"hardware": self.hardware.to_dict()} if self.hardware is not None else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -111,7 +124,7 @@ class ArchSpec:
         fmt = d.get("format")
         if fmt != FORMAT:
             raise ArchSpecError(f"unsupported ArchSpec format {fmt!r}; expected {FORMAT!r}")
-        known = {"format", "space", "space_ref", "space_kwargs", "archid", "choices", "metrics"}
+        known = {"format", "space", "space_ref", "space_kwargs", "archid", "choices", "metrics", "hardware"}
         extra = set(d) - known
         if extra:
             raise ArchSpecError(f"unknown ArchSpec field(s) {sorted(extra)}; valid fields: {sorted(known)}")
@@ -124,6 +137,7 @@ class ArchSpec:
             space_kwargs=d.get("space_kwargs") or {},
             metrics=d.get("metrics") or {},
             space_ref=d.get("space_ref"),
+            hardware=d.get("hardware"),
         )
         if "archid" in d and d["archid"] != spec.archid:
             raise ArchSpecError(

@@ -19,6 +19,8 @@ ARCHS: Registry[Any] = Registry("published architecture", populate=("hwnas.searc
 SUPERNETS: Registry[Any] = Registry("supernet strategy", populate=("hwnas.supernets",))
 #: Cost models / hardware targets: ``kind -> CostModel`` (see :class:`hwnas.api.protocols.CostModel`).
 COST_MODELS: Registry[Any] = Registry("cost model", populate=("hwnas.latency_models",))
+#: Hardware spaces of network-accelerator co-search: ``name -> nn.Module class`` (``hwnas.latency_models.hwspace``).
+HARDWARE_SPACES: Registry[Any] = Registry("hardware space", populate=("hwnas.latency_models",))
 #: Selection methods: ``name -> class`` implementing ``select(supernet, ...) -> ArchSpec``.
 SELECTORS: Registry[Any] = Registry("selector", populate=("hwnas.selection",))
 #: Datasets: ``name -> builder``.

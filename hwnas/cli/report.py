@@ -24,7 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="paper (default): the space's published evaluation network where it defines one (darts, "
                    "nb201), else as searched; search: exactly as searched")
     p.add_argument(
-        "--hardware", default=None, metavar="TARGET", help="also predict latency/energy on a target (hwnas targets)"
+        "--hardware", default=None, nargs="?", const="cosearch", metavar="TARGET",
+        help="also predict latency/energy on a target (hwnas targets); without TARGET, on the arch.json's own "
+        "co-searched hardware configuration (latency, energy, area, power)",
     )
     return p
 

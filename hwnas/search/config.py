@@ -85,12 +85,38 @@ class CostConfig:
     target: str
     metric: str = "latency_ms"
     value: float = 1.0
-    form: Literal["add", "mul", "mul_log", "soft", "hard"] = "mul"
+    form: Literal["add", "mul", "mul_log", "soft", "hard", "hinge"] = "mul"
     beta: float = 0.6
     weight: float = 0.1
 
     def __post_init__(self) -> None:
         check_ranges("cost", self, positive=("value",), non_negative=("beta", "weight"))
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """Network-accelerator co-search: the hardware space searched with the network, and its budgets.
+
+    With a ``name`` (a registered hardware space, e.g. ``tpe``) the space is attached to the supernet, its
+    decisions get architecture parameters, cost terms with ``target: cosearch`` price the network on the hardware
+    distribution, and selection adds the chosen configuration to ``arch.json``. Each budget adds a ``hinge``
+    term ``penalty · max(0, E[x] / budget - 1)`` to the loss, and selection picks a configuration within it.
+    """
+
+    #: Registered hardware-space name (``tpe``); empty: no co-search.
+    name: str = ""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    #: Area budget in mm² (None: none).
+    area_mm2: float | None = None
+    #: Power budget in W (energy / latency of the network on the configuration; None: none).
+    power_w: float | None = None
+    #: Weight of the budgets' hinge penalties in the loss.
+    penalty: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_ranges("hardware", self, positive=("area_mm2", "power_w"), non_negative=("penalty",))
+        if not self.name and (self.kwargs or self.area_mm2 is not None or self.power_w is not None):
+            raise ValueError("hardware.kwargs and the budgets need hardware.name (a hardware space, e.g. tpe)")
 
 
 @dataclass(frozen=True)
@@ -192,12 +218,16 @@ class SearchConfig(RunSettings):
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     cost: tuple[CostConfig, ...] = ()
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     splits: SplitsConfig = field(default_factory=SplitsConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        cosearch = [c.target for c in self.cost if c.target.split(":", 1)[0] == "cosearch"]
+        if cosearch and not self.hardware.name:
+            raise ValueError("a cost term with target 'cosearch' needs a hardware space: set hardware.name (e.g. tpe)")
         late = [e for e in self.splits.epochs if e >= self.train.epochs]
         if late:
             raise ValueError(f"splits.epochs {late} must come before the end of training (train.epochs = "

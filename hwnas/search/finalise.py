@@ -49,6 +49,18 @@ def _pareto_section(seen: list[SeenArch], cost_label: str) -> str:
     return "\n".join(rows)
 
 
+def _hardware_section(arch: ArchSpec) -> str:
+    """The co-searched accelerator: its decisions and the pair's figures (``hw/`` metrics)."""
+    assert arch.hardware is not None
+    m = arch.metrics
+    choices = ", ".join(f"{k} = {v}" for k, v in arch.hardware.choices.items())
+    figs = " · ".join(f"{k.split('/', 1)[1]}: {m[k]:.6g}" for k in ("hw/latency_ms", "hw/energy_mj", "hw/area_mm2",
+                                                                    "hw/power_w") if k in m)
+    return (f"## Hardware (co-search)\n\n- engine: `{m.get('hw/engine')}` ({choices})\n- {figs}\n"
+            f"- probability {m.get('hw/probability', 0):.3f}; {m.get('hw/feasible_configs')} configurations within "
+            "the budgets\n\nPrice it again: `hwnas report arch.json --setting search --hardware`.")
+
+
 def _target_figures(ctx: RunContext, arch: ArchSpec) -> dict[str, Any]:
     """Every cost target's full prediction (latency, energy...) for the chosen network as searched."""
     from hwnas.api.errors import UserError
@@ -101,6 +113,8 @@ def finalise(ctx: RunContext, results: list[LeafResult], chosen: LeafResult, tre
         ctx.logger().split_tree(tree.rows(), cfg.train.epochs)
     arch = chosen.arch.with_metrics(**metrics)
     arch.save(ctx.out / "arch.json")
+    if arch.hardware is not None:
+        sections.insert(0, _hardware_section(arch))
     seen_list, cost_label = seen if seen is not None else seen_archs(ctx, results, chosen)
     png, rgb = pareto_png(seen_list, cost_label=cost_label, title=f"{cfg.name}: architectures seen")
     write_bytes_atomic(ctx.out / "pareto.png", png)

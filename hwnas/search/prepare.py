@@ -18,6 +18,7 @@ from hwnas.losses import SearchLoss
 from hwnas.search.builders import build_cost_terms, build_space, build_supernet, resolve_device
 from hwnas.search.checkpoint import write_text_atomic
 from hwnas.search.config import SearchConfig, TrainConfig
+from hwnas.search.cosearch import attach_hardware, budget_terms
 from hwnas.search.leaf import Leaf
 from hwnas.search.loop import BilevelTrainer
 from hwnas.search.tb_logging import SearchLogger
@@ -83,6 +84,7 @@ class RunContext:
     def _new_supernet(self) -> Any:
         space = build_space(self.cfg, num_classes=self.data.num_classes, in_channels=self.data.in_channels)
         supernet = build_supernet(self.cfg, space).to(self.device)
+        attach_hardware(self.cfg.hardware, supernet)  # co-search: hardware α beside the network's
         if self.cfg.train.channels_last:
             supernet = supernet.to(memory_format=torch.channels_last)
         return supernet
@@ -93,6 +95,7 @@ class RunContext:
         if not self.dist.is_main:
             barrier(self.dist)
         terms = build_cost_terms(self.cfg.cost, supernet=supernet, example_input=self.example, run_dir=self.out)
+        terms += budget_terms(self.cfg.hardware, supernet, self.example)
         if self.dist.is_main:
             barrier(self.dist)
         return SearchLoss(terms, label_smoothing=self.cfg.train.label_smoothing)

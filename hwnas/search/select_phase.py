@@ -10,6 +10,7 @@ from typing import Any
 
 from hwnas.api.archspec import ArchSpec
 from hwnas.search.builders import build_selector
+from hwnas.search.cosearch import select_pair
 from hwnas.search.leaf import Leaf
 from hwnas.search.prepare import RunContext
 from hwnas.selection.context import SelectionContext
@@ -80,6 +81,7 @@ def select_phase(ctx: RunContext, leaves: list[Leaf], *, resume: dict[str, Any] 
             seed=ctx.cfg.seed, verbose=ctx.verbose, input_size=tuple(ctx.example.shape[1:]), dist=ctx.dist,
         )
         arch = selector.select(leaf.supernet, sctx)
+        arch = select_pair(ctx.cfg.hardware, leaf.supernet, arch, ctx.example, verbose=ctx.verbose)
         log = list(getattr(selector, "log", []))
         done[leaf.id] = {"arch_json": arch.to_json(), "log": log}
         save({"done": dict(done), "current": None})

@@ -206,6 +206,26 @@ class SearchLogger:
             self.image("arch/input_weights", img, step)
         return ent
 
+    def hardware_probabilities(self, probs: Mapping[str, torch.Tensor], values: Mapping[str, Sequence[Any]],
+                               step: int) -> dict[str, float]:
+        """Log a co-search's hardware decisions: ``hw_probs/<label>/<value>`` per value and ``arch/entropy_hw``
+        (mean normalised entropy of the hardware decisions with more than one value).
+
+        Returns:
+            Normalised entropy per label, plus ``arch/entropy_hw``.
+        """
+        ent: dict[str, float] = {}
+        for label, p in probs.items():
+            p = p.detach().float().cpu().reshape(-1)
+            for v, x in zip(values[label], p.tolist()):
+                self.writer.add_scalar(f"hw_probs/{label}/{v}", x, step)
+            if p.numel() > 1:
+                ent[label] = _normalised_entropy(p)
+        if ent:
+            ent["arch/entropy_hw"] = sum(ent.values()) / len(ent)
+            self.writer.add_scalar("arch/entropy_hw", ent["arch/entropy_hw"], step)
+        return ent
+
     def _write_layout(self, op_labels: Sequence[str], input_labels: Sequence[str]) -> None:
         """TensorBoard's custom-scalars layout: one multi-line chart per choice, a category per cell type."""
         layout: dict[str, dict[str, list[Any]]] = {}

@@ -57,6 +57,10 @@ def train_leaf_epoch(ctx: RunContext, leaf: Leaf, epoch: int, *, on_step: StepCa
     with torch.no_grad():
         leaf.logger.choice_probabilities(leaf.supernet.probabilities(), decision_names(leaf.supernet), step,
                                          input_weights=leaf.supernet.input_weights(), image=images)
+        hardware = getattr(leaf.supernet, "hardware", None)
+        if hardware is not None:  # co-search: the hardware decisions' distributions, like the network's
+            values = {d.label: d.values for d in hardware.decisions}
+            leaf.logger.hardware_probabilities(hardware.probabilities(), values, step)
     leaf.logger.derived_arch(arch, leaf.supernet.space, step, image=images)
     if ctx.verbose:
         print(

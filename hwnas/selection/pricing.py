@@ -38,6 +38,11 @@ class OneHotView:
             else:
                 p[d.index(chosen)] = 1.0
             self._probs[label] = p
+        hardware = getattr(supernet, "hardware", None)
+        if hardware is not None and arch.hardware is not None:  # a co-searched pair: its own configuration
+            self.hardware = hardware.fixed(arch.hardware)
+        elif hardware is not None:
+            self.hardware = hardware
 
     def probabilities(self) -> dict[str, torch.Tensor]:
         return dict(self._probs)

@@ -32,6 +32,8 @@ PLAN = {
     "darts_pt_darts": ("cifar10", [*DARTS_TINY, *CELL_TINY, *PT_TINY]),
     "gmnas_nb201": ("cifar10", [*NB201_TINY, *SPLIT_TINY]),
     "gmnas_darts": ("cifar10", [*DARTS_TINY, *CELL_TINY, *SPLIT_TINY]),
+    "cosearch_nb201": (None, NB201_TINY),
+    "cosearch_fbnet": (None, []),
 }
 #: Recipes whose α never moves.
 FIXED_ALPHA = {"darts_pt_fixalpha_nb201"}
