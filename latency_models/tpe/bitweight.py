@@ -367,6 +367,11 @@ class DigitStats:
 # ---------------------------------------------------------------- MAC microarchitecture
 
 
+#: Target-name tokens of the four optimisations (``tpe_from_name`` reads them, ``Engine.name`` writes them).
+OPTION_TOKENS = {"opt1": "opt1_carry_save", "opt2": "opt2_shared_encoding", "opt3": "opt3_temporal",
+                 "opt4": "opt4_column_encoder"}
+
+
 @dataclass(frozen=True)
 class BitWeightConfig:
     """How the MACs are built in the bit-weight dimension.

@@ -8,7 +8,7 @@ from functools import cached_property
 
 from hwnas.api.errors import UserError
 from hwnas.api.opspec import OpSpec
-from hwnas.latency_models.tpe.bitweight import BitWeightConfig, Precision
+from hwnas.latency_models.tpe.bitweight import OPTION_TOKENS, BitWeightConfig, Precision
 from hwnas.latency_models.tpe.lowering import Gemm, lower_opspec
 from hwnas.latency_models.tpe.mac import MacCost, mac_cost
 from hwnas.latency_models.tpe.result import LayerResult, NetworkResult
@@ -91,6 +91,17 @@ class Engine:
     @property
     def name(self) -> str:
         raise NotImplementedError
+
+    #: Options a kind always has (the bit-serial column's temporal loop and column encoder): not in its name.
+    _implied_options: tuple[str, ...] = ()
+
+    def _name_tail(self) -> str:
+        """The name tokens of a bit-weight design other than the default (``-ent``, ``-opt1-opt2``...), so that
+        ``tpe_from_name(engine.name)`` builds the same design and a report's engine name says what was priced."""
+        bw = self.bitweight
+        toks = [] if bw.encoding == "booth4" else [bw.encoding]
+        toks += [t for t, f in OPTION_TOKENS.items() if getattr(bw, f) and f not in self._implied_options]
+        return "".join(f"-{t}" for t in toks)
 
     # ------------------------------------------------------------ costs
     @cached_property

@@ -44,7 +44,7 @@ class Cube3D(Engine):
 
     @property
     def name(self) -> str:
-        return f"cube-{self.x}x{self.y}x{self.z}-{self.precision.name}"
+        return f"cube-{self.x}x{self.y}x{self.z}-{self.precision.name}{self._name_tail()}"
 
     @property
     def n_pe(self) -> int:
@@ -92,7 +92,7 @@ class AdderTree(Engine):
 
     @property
     def name(self) -> str:
-        return f"tree-{self.kt}x{self.nt}-{self.precision.name}"
+        return f"tree-{self.kt}x{self.nt}-{self.precision.name}{self._name_tail()}"
 
     @property
     def n_pe(self) -> int:
@@ -138,7 +138,7 @@ class Matrix2D(Engine):
 
     @property
     def name(self) -> str:
-        return f"matrix-{self.rows}x{self.cols}-{self.precision.name}"
+        return f"matrix-{self.rows}x{self.cols}-{self.precision.name}{self._name_tail()}"
 
     @property
     def n_pe(self) -> int:
@@ -182,6 +182,7 @@ class BitSerialColumn(Matrix2D):
     """
 
     kind = "bitserial"
+    _implied_options = ("opt3_temporal", "opt4_column_encoder")
 
     def _geometry(self) -> dict[str, float]:
         # Each column owns its operand stream and its control, so columns do not wait for each other: over
@@ -203,4 +204,4 @@ class BitSerialColumn(Matrix2D):
 
     @property
     def name(self) -> str:
-        return f"bitserial-{self.rows}x{self.cols}-{self.precision.name}"
+        return f"bitserial-{self.rows}x{self.cols}-{self.precision.name}{self._name_tail()}"

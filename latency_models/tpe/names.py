@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from hwnas.api.errors import UserError
-from hwnas.latency_models.tpe.bitweight import BitWeightConfig, Precision
+from hwnas.latency_models.tpe.bitweight import OPTION_TOKENS, BitWeightConfig, Precision
 from hwnas.latency_models.tpe.engine import Engine
 from hwnas.latency_models.tpe.engines import AdderTree, BitSerialColumn, Cube3D, Matrix2D
 from hwnas.latency_models.tpe.systolic import DATAFLOWS, SystolicArray
@@ -31,8 +31,7 @@ _KINDS: dict[str, tuple[type[Engine], int]] = {
 }
 _PRECISIONS = ("int4", "int8", "int16", "fp16")
 _ENCODINGS = ("booth4", "ent", "binary")
-_OPTS = {"opt1": "opt1_carry_save", "opt2": "opt2_shared_encoding", "opt3": "opt3_temporal",
-         "opt4": "opt4_column_encoder"}
+_OPTS = OPTION_TOKENS
 
 EXAMPLE_NAMES = ("systolic-32x32-ws-int8", "systolic-16x16-os-int8-scalesim", "cube-16x16x16-fp16",
                  "tree-32x16-int8-opt1-opt2", "matrix-32x32-int4", "bitserial-32x32-int8-opt1")

@@ -59,7 +59,7 @@ class SystolicArray(Engine):
     @property
     def name(self) -> str:
         tail = "-scalesim" if self.scalesim_compat else ""
-        return f"systolic-{self.rows}x{self.cols}-{self.dataflow}-{self.precision.name}{tail}"
+        return f"systolic-{self.rows}x{self.cols}-{self.dataflow}-{self.precision.name}{self._name_tail()}{tail}"
 
     @property
     def n_pe(self) -> int:

@@ -71,7 +71,7 @@ def test_a_space_of_one_configuration_is_a_fixed_accelerator():
     hw = TpeHardwareSpace(kinds=("tree",), dims={"tree": ("16x16",)}, options=(), always_on=("opt1", "opt2"))
     (config,) = hw.configs
     engine = hw.build_engine(config)
-    assert engine.name == "tree-16x16-int8"
+    assert engine.name == "tree-16x16-int8-opt1-opt2"  # the name says the options
     assert engine.bitweight.opt1_carry_save and engine.bitweight.opt2_shared_encoding
     assert float(hw.config_probabilities().detach()) == pytest.approx(1.0)
     with pytest.raises(HardwareSpaceError, match="always_on option"):

@@ -108,6 +108,17 @@ def test_target_names() -> None:
             tpe_from_name(bad)
 
 
+@pytest.mark.parametrize("name", [*EXAMPLE_NAMES, "bitserial-16x16-int8-ent-opt1", "tree-8x8-int8-ent",
+                                  "systolic-8x8-os-int8-ent-opt1-opt2-scalesim", "cube-8x8x8-int8-opt1-opt2-opt3-opt4"])
+def test_engine_name_says_the_whole_design(name: str) -> None:
+    # A report's engine name must rebuild what was priced: encoding and options included.
+    e = tpe_from_name(name)
+    assert e.name == name
+    again = tpe_from_name(e.name)
+    assert again.bitweight == e.bitweight and again.area_mm2 == e.area_mm2
+    assert tpe_from_name("tree-8x8-int8-opt1").name != tpe_from_name("tree-8x8-int8").name
+
+
 def test_topology_dp_and_gemm(tmp_path: Path) -> None:
     conv = tmp_path / "c.csv"
     conv.write_text("Layer, H, W, R, S, C, F, Stride,\nDPconv, 8, 8, 3, 3, 3, 1, 1,\nc2, 8, 8, 1, 1, 3, 4, 1,\n")
