@@ -10,13 +10,15 @@ pretraining devices (:meth:`LatencyPredictor.features`). Its prior over ``w`` is
   by the others (their ridge heads on the reference archs, :func:`device_prior`): accelerators and CPUs
   that no single device matches.
 
-The noise variance is integrated over a log grid, the intercept has a broad prior, and each mixture
-component is weighted by its marginal likelihood of the few measurements. So nothing about the
+The noise variance is integrated over a log grid, the intercept has a broad prior, any one sample may be an
+outlier (:mod:`~hwnas.latency_models.predictor.evidence`), and each mixture component is weighted by its
+marginal likelihood of the few measurements. So nothing about the
 measured device is tuned by hand: the samples themselves choose between "a copy of device k" and "a
 combination", and how much to trust their values. The posterior-mean head is linear in ``z``, so the
 adapted predictor stays one differentiable function of the probabilities. The fixed settings
-(``p_combo``, ``tau``, ``ridge``) were chosen on a development half of NB201's devices (every second
-one, sorted by name); see ``benchmarks/predictor_loo.py``.
+(``p_combo``, ``tau``, ``ridge``, ``outlier``) were chosen on a development half of NB201's devices (every
+second one, sorted by name); see ``benchmarks/predictor_loo.py``. :func:`bayes_head` also returns the
+log evidence, so the adaptation can weigh the head against the tied-cost model on the same footing.
 
 Example:
     >>> import numpy as np
@@ -35,7 +37,9 @@ from __future__ import annotations
 
 import numpy as np
 
-_NOISE_GRID = np.exp(np.linspace(np.log(1e-5), np.log(1.0), 31))  # noise variance in (log ms)^2
+from hwnas.latency_models.predictor.evidence import NOISE_GRID, OUTLIER, outlier_subsets
+
+_NOISE_GRID = NOISE_GRID
 _INTERCEPT_VAR = 100.0  # broad: the unit of the measurements (ms, µs, mJ) must not matter
 _JITTER = 1e-4
 
@@ -110,8 +114,17 @@ def _component_posterior(x: np.ndarray, y: np.ndarray, mean: np.ndarray,
 
 def fit_bayes_head(z: np.ndarray, y: np.ndarray, *, prior_mean: np.ndarray, prior_cov: np.ndarray,
                    spread: np.ndarray, center: np.ndarray | None = None, p_combo: float = 0.1,
-                   tau: float = 0.5) -> tuple[np.ndarray, float]:
-    """Posterior-mean head ``(w, b)`` with ``log y ≈ b + z @ w`` from a few samples.
+                   tau: float = 1.0, outlier: float = OUTLIER) -> tuple[np.ndarray, float]:
+    """Posterior-mean head ``(w, b)`` with ``log y ≈ b + z @ w`` from a few samples (see :func:`bayes_head`)."""
+    w, b, _ = bayes_head(z, y, prior_mean=prior_mean, prior_cov=prior_cov, spread=spread, center=center,
+                         p_combo=p_combo, tau=tau, outlier=outlier)
+    return w, b
+
+
+def bayes_head(z: np.ndarray, y: np.ndarray, *, prior_mean: np.ndarray, prior_cov: np.ndarray,
+               spread: np.ndarray, center: np.ndarray | None = None, p_combo: float = 0.1,
+               tau: float = 1.0, outlier: float = OUTLIER) -> tuple[np.ndarray, float, float]:
+    """Posterior-mean head ``(w, b)`` and the log evidence of the samples ``y`` (log ms) under the prior.
 
     Args:
         z: ``[n, D]`` standardized features of the measured archs.
@@ -122,14 +135,23 @@ def fit_bayes_head(z: np.ndarray, y: np.ndarray, *, prior_mean: np.ndarray, prio
         center: ``[D]`` mean features over the reference archs (the intercept is the value there); default 0.
         p_combo: Prior weight of the combination component against the copies of single devices.
         tau: Prior std of a copy's scale, relative to the typical spread.
+        outlier: Prior probability that a sample is an outlier (at most one is; 0: none).
     """
     center = np.zeros(z.shape[1]) if center is None else center
     x = z - center
     s = float(np.mean(spread))
-    fits = [(_component_posterior(x, y, m, f), lp) for m, f, lp in _components(prior_mean, prior_cov, s, p_combo, tau)]
-    logp = np.array([ev + lp for (ev, _, _), lp in fits])
-    post = np.exp(logp - logp.max())
-    post /= post.sum()
-    w = post @ np.array([f[1] for f, _ in fits])
-    b = float(post @ np.array([f[2] for f, _ in fits]))
-    return w, b - float(center @ w)
+    logp, ws, bs = [], [], []
+    for m, f, lp in _components(prior_mean, prior_cov, s, p_combo, tau):
+        for rows, lc in outlier_subsets(len(y), outlier):
+            ev, w, b = _component_posterior(x[rows], y[rows], m, f)
+            logp.append(ev + lp + lc)
+            ws.append(w)
+            bs.append(b)
+    logp_a = np.array(logp)
+    top = float(logp_a.max())
+    post = np.exp(logp_a - top)
+    total = float(post.sum())
+    post /= total
+    w = post @ np.array(ws)
+    b = float(post @ np.array(bs))
+    return w, b - float(center @ w), top + float(np.log(total))

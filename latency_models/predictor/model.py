@@ -38,15 +38,15 @@ import torch
 from torch import nn
 
 from hwnas.api.files import make_dir, write_bytes_atomic
-from hwnas.latency_models.predictor.bayes import device_prior, fit_bayes_head
+from hwnas.latency_models.predictor.bayes import bayes_head, device_prior
 from hwnas.latency_models.predictor.data import HERE, LatencyTable, match_device
 from hwnas.latency_models.predictor.schema import ArchLike, PredictorError, Probs, SpaceSchema, get_schema
 from hwnas.latency_models.predictor.tied import (
     blend_weight,
+    evidence_weight,
     fit_tied,
     loo_log_error,
-    loo_predictions,
-    stacked_weight,
+    tied_evidence,
     tied_matrix,
     tied_predict,
 )
@@ -54,7 +54,8 @@ from hwnas.latency_models.predictor.trunks import AdditiveTrunk, MLPTrunk, Table
 
 FORMAT = "hwnas.predictor/1"
 SHIPPED = ("nb201", "fbnet")
-_MIN_BLEND = 6  # fewer samples leave too little for leave-one-out errors to choose by
+_MIN_BLEND = 6  # fewer samples leave too little for leave-one-out errors (pca) or the tied costs to choose by
+P_TIED = 0.1  # prior weight of the tied-cost model against the bayes head (chosen on NB201's development half)
 METHODS = ("bayes", "pca")
 
 
@@ -215,13 +216,14 @@ class LatencyPredictor(nn.Module):
             method: ``bayes`` (the posterior mean under a prior learned from the pretraining devices,
                 :mod:`~hwnas.latency_models.predictor.bayes`) or ``pca`` (the earlier head: a PCA ridge
                 averaged with one-device fits; ``components``, ``ridge`` set its ridge part).
-            temperature: Sharpness of the blend with the tied-cost additive model (by leave-one-out error),
-                and for ``pca`` of the weights of its one-device fits.
-            blend: Blend in the tied-cost additive model (:mod:`~hwnas.latency_models.predictor.tied`) with
-                the weight its leave-one-out error earns against the head's (needs 6 or more samples): for
-                ``bayes`` the blend weight (0, 0.1, ..., 1) whose leave-one-out predictions err least
-                (:func:`~hwnas.latency_models.predictor.tied.stacked_weight`), for ``pca`` a softmax of the
-                two errors.
+            temperature: For ``pca``: sharpness of its blend with the tied-cost additive model (by
+                leave-one-out error) and of the weights of its one-device fits.
+            blend: Blend in the tied-cost additive model (:mod:`~hwnas.latency_models.predictor.tied`); needs
+                6 or more samples. For ``bayes`` its weight is its posterior probability against the head,
+                both judged by marginal likelihood of the samples with the same noise and outlier model
+                (:func:`~hwnas.latency_models.predictor.tied.tied_evidence`; the earlier leave-one-out
+                stacking was noisy at 10 shots and gave FBNet's layer-dependent costs weight they do not
+                earn), for ``pca`` a softmax of the two leave-one-out errors.
 
         Example:
             >>> from hwnas.latency_models.predictor.model import LatencyPredictor
@@ -251,29 +253,35 @@ class LatencyPredictor(nn.Module):
         prior = self._head_prior() if method == "bayes" else None
 
         def head(rows: np.ndarray) -> tuple[np.ndarray, float]:
-            if prior is not None:
-                return fit_bayes_head(z[rows], np.log(y[rows]), prior_mean=prior[0], prior_cov=prior[1],
-                                      spread=stats["dev_std"], center=stats["feat_mean"])
             return _fit_head(z[rows], np.log(y[rows]), mu=stats["feat_mean"], basis=stats["feat_basis"],
                              scale=stats["feat_scale"], dev_mean=stats["dev_mean"], dev_std=stats["dev_std"],
                              components=components, ridge=ridge, temperature=temperature)
 
-        w, b = head(np.arange(len(y)))
+        log_ev: float | None = None
+        if prior is not None:
+            w, b, log_ev = bayes_head(z, np.log(y), prior_mean=prior[0], prior_cov=prior[1],
+                                      spread=stats["dev_std"], center=stats["feat_mean"])
+        else:
+            w, b = head(np.arange(len(y)))
         self.head_w.copy_(torch.as_tensor(w, dtype=self.head_w.dtype))
         self.head_b.copy_(torch.as_tensor(b, dtype=self.head_b.dtype))
         self.tied_mix.zero_()
         mix = 0.0
         if blend and len(y) >= _MIN_BLEND and self.tied_w.numel():
-            mix = self._fit_blend(x, y, z, head, temperature, stacked=method == "bayes")
+            mix = self._fit_blend(x, y, z, head, temperature, log_ev)
         self._sync_mix()
         self.target = str(name)
         self.meta = {**self.meta, "adapted_on": int(len(y)), "adapt_method": method, "tied_mix": round(mix, 6)}
         return self
 
     def _fit_blend(self, x: torch.Tensor, y: np.ndarray, z: np.ndarray, head: Any, temperature: float,
-                   stacked: bool) -> float:
+                   log_ev_head: float | None) -> float:
+        """Fit the tied model and its weight: by evidence against ``log_ev_head`` (bayes), else by leave-one-out."""
         counts = (x.double() @ self.tied_map.double()).cpu().numpy()
         floor = 0.05 * float(y.min())
+        if log_ev_head is not None:
+            w, b, log_ev_tied = tied_evidence(counts, y)
+            return self._set_tied(w, b, floor, evidence_weight(log_ev_head, log_ev_tied, prior=P_TIED))
 
         def head_ms(train: np.ndarray, test: np.ndarray) -> np.ndarray:
             w, b = head(train)
@@ -284,11 +292,11 @@ class LatencyPredictor(nn.Module):
             return tied_predict(counts[test], w, b, floor)
 
         n = len(y)
-        if stacked:
-            mix = stacked_weight(loo_predictions(head_ms, n), loo_predictions(tied_ms, n), y)
-        else:
-            mix = blend_weight(loo_log_error(head_ms, n, y), loo_log_error(tied_ms, n, y), temperature=temperature)
+        mix = blend_weight(loo_log_error(head_ms, n, y), loo_log_error(tied_ms, n, y), temperature=temperature)
         w, b = fit_tied(counts, y)
+        return self._set_tied(w, b, floor, mix)
+
+    def _set_tied(self, w: np.ndarray, b: float, floor: float, mix: float) -> float:
         self.tied_w.copy_(torch.as_tensor(w, dtype=self.tied_w.dtype))
         self.tied_b.copy_(torch.as_tensor(b, dtype=self.tied_b.dtype))
         self.tied_floor.fill_(floor)
