@@ -10,7 +10,7 @@ from typing import Any
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "targets",
-        help="list hardware targets (tpe:, lut:, measured:, nb201:, fbnet:, predictor:)",
+        help="list hardware targets (tpe:, lut:, measured:, nb201:, fbnet:, predictor:, cosearch)",
         description="List the hardware target kinds usable as `cost: [{target: KIND:ARG, metric: ...}]` in a recipe "
         "and as `hwnas report ARCH --hardware KIND:ARG`, with examples and metrics.",
     )
