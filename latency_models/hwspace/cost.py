@@ -27,7 +27,7 @@ from hwnas.api import (
     cost_model,
 )
 from hwnas.latency_models.hwspace.space import HardwareSpace
-from hwnas.latency_models.hwspace.tables import HW_METRICS, HardwareTables
+from hwnas.latency_models.hwspace.tables import HW_METRICS, HardwareTables, derived_figures
 from hwnas.latency_models.lut.candidates import network_of
 
 # Tables per hardware space, per (network, input shape): the terms of one search (latency, energy, area...)
@@ -154,8 +154,7 @@ def price_pair(hardware: HardwareSpec, network: nn.Module, input_size: tuple[int
     p = next(iter(network.parameters()), None)
     x = torch.zeros(1, *input_size, device=p.device if p is not None else torch.device("cpu"))
     res = engine.evaluate_network(collect_opspecs(network, x))
-    return {"target": "cosearch", "engine": engine.name, "hardware": config, "latency_ms": res.latency_ms,
-            "energy_mj": res.energy_mj, "area_mm2": float(engine.area_mm2),
-            "power_w": res.energy_mj / max(res.latency_ms, 1e-12), "latency_x_energy": res.latency_ms * res.energy_mj,
-            "cycles": res.total_cycles, "utilization_pct": res.overall_util_pct, "macs": res.macs,
-            "freq_mhz": engine.freq_mhz, "batch": 1}
+    figures = derived_figures(res.latency_ms, res.energy_mj, float(engine.area_mm2))
+    del figures["latency_us"], figures["energy_uj"]  # search-loss units only
+    return {"target": "cosearch", "engine": engine.name, "hardware": config, **figures, "cycles": res.total_cycles,
+            "utilization_pct": res.overall_util_pct, "macs": res.macs, "freq_mhz": engine.freq_mhz, "batch": 1}

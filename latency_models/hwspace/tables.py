@@ -14,10 +14,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from hwnas.api import ZERO_OPS, ArchSpec, space_name
+from hwnas.api import ArchSpec, space_name
 from hwnas.latency_models.hwspace.space import HardwareSpace
-from hwnas.latency_models.lut.candidates import _input_edges, network_of, space_opspecs
+from hwnas.latency_models.lut.candidates import network_of, space_opspecs
 from hwnas.latency_models.lut.table import LatencyLUT, lut_from_specs
+from hwnas.latency_models.lut.weights import CandidateWeights
 
 #: What a co-search cost term can ask for: expectations over the hardware distribution of the per-configuration
 #: figures (power_w = energy_mj / latency_ms, in W; latency_x_energy in ms·mJ; latency_us and energy_uj are the
@@ -25,6 +26,18 @@ from hwnas.latency_models.lut.table import LatencyLUT, lut_from_specs
 HW_METRICS: tuple[str, ...] = ("latency_ms", "energy_mj", "area_mm2", "power_w", "latency_x_energy", "latency_us",
                                "energy_uj")
 _NET_METRICS = ("latency_ms", "energy_mj")
+
+
+def derived_figures(latency_ms: Any, energy_mj: Any, area_mm2: Any) -> dict[str, Any]:
+    """Every figure of :data:`HW_METRICS` from latency, energy and area (floats, or tensors per configuration).
+
+    Example:
+        >>> derived_figures(2.0, 6.0, 0.5)["power_w"]   # mJ / ms = W
+        3.0
+    """
+    safe = latency_ms.clamp_min(1e-12) if isinstance(latency_ms, torch.Tensor) else max(latency_ms, 1e-12)
+    return {"latency_ms": latency_ms, "energy_mj": energy_mj, "area_mm2": area_mm2, "power_w": energy_mj / safe,
+            "latency_x_energy": latency_ms * energy_mj, "latency_us": latency_ms * 1e3, "energy_uj": energy_mj * 1e3}
 
 
 class HardwareTables:
@@ -61,8 +74,7 @@ class HardwareTables:
         self._cost = {m: {lb: [lut.vectors(m, self.order)[lb] for lut in self.luts] for lb in self.order}
                       for m in _NET_METRICS}
         self._fixed = {m: [float(lut.fixed[m]) for lut in self.luts] for m in _NET_METRICS}
-        self._nonzero = {lb: [n not in ZERO_OPS for n in names] for lb, names in self.order.items()}
-        self._edges = _input_edges(net)
+        self._weights = CandidateWeights(net, self.order)
         self._cache: dict[tuple[torch.device, torch.dtype], dict[str, Any]] = {}
 
     def _tensors(self, device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
@@ -76,30 +88,8 @@ class HardwareTables:
                 "cost": {m: {lb: t(c) for lb, c in per.items()} for m, per in self._cost.items()},
                 "fixed": {m: t(v) for m, v in self._fixed.items()},
                 "area": t(self.area_mm2),
-                "mask": {lb: torch.tensor(v, device=device) for lb, v in self._nonzero.items()},
             }
         return self._cache[key]
-
-    def _weights(self, probabilities: Mapping[str, torch.Tensor], input_weights: Mapping[str, torch.Tensor],
-                 masks: Mapping[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
-        """Per label, keep · p over its candidates: the same rule as ``LUTCost.expected`` (see its module)."""
-        out = {}
-        for label in self.order:
-            p = probabilities[label].to(dtype)
-            edge = self._edges.get(label)
-            if edge is not None:
-                if any(self._nonzero[label]):  # a derived network keeps or drops an edge, never picks its zero op
-                    p = torch.where(masks[label], p, torch.zeros_like(p))
-                    p = p / p.sum().clamp_min(torch.finfo(dtype).tiny)
-                w = input_weights.get(edge.input_choice)
-                if w is None:
-                    keep = min(1.0, edge.n_chosen / edge.n_candidates)
-                    p = p * keep
-                else:
-                    w = w.to(dtype)
-                    p = p * (edge.n_chosen * w[edge.index] / w.sum().clamp_min(1e-12)).clamp(max=1.0)
-            out[label] = p
-        return out
 
     def per_config(self, probabilities: Mapping[str, torch.Tensor],
                    input_weights: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
@@ -107,19 +97,14 @@ class HardwareTables:
         ref = next(iter(probabilities.values()))
         dtype = ref.dtype if ref.is_floating_point() else torch.float32
         tens = self._tensors(ref.device, dtype)
-        q = self._weights(probabilities, input_weights or {}, tens["mask"], dtype)
+        q = self._weights(probabilities, input_weights, dtype)
         out: dict[str, torch.Tensor] = {}
         for m in _NET_METRICS:
             total = tens["fixed"][m]
             for label, c in tens["cost"][m].items():
                 total = total + c @ q[label]
             out[m] = total
-        out["area_mm2"] = tens["area"]
-        out["power_w"] = out["energy_mj"] / out["latency_ms"].clamp_min(1e-12)  # mJ / ms = W
-        out["latency_x_energy"] = out["latency_ms"] * out["energy_mj"]
-        out["latency_us"] = out["latency_ms"] * 1e3
-        out["energy_uj"] = out["energy_mj"] * 1e3
-        return out
+        return derived_figures(out["latency_ms"], out["energy_mj"], tens["area"])
 
     def expected(self, probabilities: Mapping[str, torch.Tensor], input_weights: Mapping[str, torch.Tensor] | None,
                  config_probabilities: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -133,8 +118,5 @@ class HardwareTables:
         out = []
         for lut, area in zip(self.luts, self.area_mm2):
             c = lut.cost(arch)
-            out.append({"latency_ms": c["latency_ms"], "energy_mj": c["energy_mj"], "area_mm2": area,
-                        "power_w": c["energy_mj"] / max(c["latency_ms"], 1e-12),
-                        "latency_x_energy": c["latency_ms"] * c["energy_mj"], "latency_us": c["latency_ms"] * 1e3,
-                        "energy_uj": c["energy_mj"] * 1e3})
+            out.append(derived_figures(c["latency_ms"], c["energy_mj"], area))
         return out

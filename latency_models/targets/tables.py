@@ -18,11 +18,9 @@ The expected cost under the supernet's distribution (differentiable in α, and i
     C = fixed + Σ_label keep(label) · Σ_candidate p(candidate) · cost(label, candidate)
 
 with ``p = supernet.probabilities()[label]`` (softmax(α) for DARTS, PC-DARTS, GDAS and ProxylessNAS;
-for ProxylessNAS this is the paper's expected-latency term, not the binary gates). For a label that
-feeds input ``i`` of an InputChoice keeping ``k`` of ``n`` inputs (DARTS edges), the derived network
-keeps the edge or drops it and never picks its zero op, so there ``p`` is renormalised over the non-zero
-candidates and ``keep = min(1, k · w_i / Σ_j w_j)`` with ``w = supernet.input_weights()`` (all ones for
-DARTS: ``k / n``; PC-DARTS: softmax(β)). Other labels have ``keep = 1`` and their zero op costs 0.
+for ProxylessNAS this is the paper's expected-latency term, not the binary gates). ``keep`` and the
+renormalisation of ``p`` on DARTS edges (``w = supernet.input_weights()``: all ones for DARTS, softmax(β) for
+PC-DARTS) are :mod:`hwnas.latency_models.lut.weights`'s rule, shared with co-search's tables.
 """
 
 from __future__ import annotations
@@ -39,10 +37,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from hwnas.api import ZERO_OPS, ArchSpec, UserError, collect_opspecs, cost_model
-from hwnas.latency_models.lut.candidates import _input_edges, network_of, trace_places
+from hwnas.api import ArchSpec, UserError, collect_opspecs, cost_model
+from hwnas.latency_models.lut.candidates import network_of, trace_places
 from hwnas.latency_models.lut.profiling import device_info, profile_lut, profiling_device, time_module
 from hwnas.latency_models.lut.table import METRIC_ALIASES, TPE_METRICS, LatencyLUT, LUTError, lut_from_tpe
+from hwnas.latency_models.lut.weights import CandidateWeights
 from hwnas.latency_models.tpe import EXAMPLE_NAMES, tpe_from_name
 
 
@@ -87,17 +86,15 @@ class LUTCost:
         space = network_of(supernet)
         order = self.lut.check_space(space)
         self._costs = self.lut.vectors(self.metric, order)
-        self._nonzero = {lb: [n not in ZERO_OPS for n in names] for lb, names in order.items()}
-        self._edges = _input_edges(space)
-        self._cache: dict[tuple[torch.device, torch.dtype], dict[str, tuple[torch.Tensor, torch.Tensor]]] = {}
+        self._weights = CandidateWeights(space, order)
+        self._cache: dict[tuple[torch.device, torch.dtype], dict[str, torch.Tensor]] = {}
         self._bound = True
 
-    def _tensors(self, device: torch.device, dtype: torch.dtype) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    def _tensors(self, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
         # Built once per device and dtype: no host-to-device copies in the search's arch steps.
         key = (device, dtype)
         if key not in self._cache:
-            self._cache[key] = {lb: (torch.tensor(c, device=device, dtype=dtype),
-                                     torch.tensor(self._nonzero[lb], device=device)) for lb, c in self._costs.items()}
+            self._cache[key] = {lb: torch.tensor(c, device=device, dtype=dtype) for lb, c in self._costs.items()}
         return self._cache[key]
 
     def expected(self, probabilities: Mapping[str, torch.Tensor],
@@ -109,23 +106,9 @@ class LUTCost:
         dtype = ref.dtype if ref.is_floating_point() else torch.float32
         costs = self._tensors(ref.device, dtype)
         total = torch.tensor(float(self.lut.fixed[self.metric]), device=ref.device, dtype=dtype)
-        input_weights = input_weights or {}
-        for label, (c, mask) in costs.items():
-            p = probabilities[label].to(dtype)
-            edge = self._edges.get(label)
-            if edge is None:
-                total = total + (p * c).sum()
-                continue
-            if any(self._nonzero[label]):  # a python check: no device sync per step
-                p = torch.where(mask, p, torch.zeros_like(p))
-                p = p / p.sum().clamp_min(torch.finfo(dtype).tiny)
-            w = input_weights.get(edge.input_choice)
-            if w is None:
-                keep = torch.tensor(min(1.0, edge.n_chosen / edge.n_candidates), device=p.device, dtype=dtype)
-            else:
-                w = w.to(dtype)
-                keep = (edge.n_chosen * w[edge.index] / w.sum().clamp_min(1e-12)).clamp(max=1.0)
-            total = total + keep * (p * c).sum()
+        q = self._weights(probabilities, input_weights, dtype)
+        for label, c in costs.items():
+            total = total + (q[label] * c).sum()
         return total
 
     def __call__(self, supernet: Any) -> tuple[torch.Tensor, dict[str, Any]]:

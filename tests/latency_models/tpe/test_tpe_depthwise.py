@@ -39,10 +39,7 @@ def _exact(d: dict) -> dict:
     return {k: d[k] for k in EXACT}
 
 
-CASES = [c for c in GOLDEN["cases"]]
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['array']}-{c['dataflow']}-{c['layers'][0][:1]}"
+@pytest.mark.parametrize("case", GOLDEN["cases"], ids=lambda c: f"{c['array']}-{c['dataflow']}-{c['layers'][0][:1]}"
                                                           f"{c['layers'][0][5:7]}")
 def test_per_channel_reading_reproduces_scalesim(case, tmp_path):
     layers = read_topology(_write(case["layers"], tmp_path / "t.csv"), scalesim=True, dp_num_filter="per_channel")
