@@ -22,6 +22,13 @@ predictor's Spearman (phones' whole-ms ties cap it well below 1).
 are unrelated architectures (NB201's index order), a residual that persists from one row to the next is
 the device drifting, which no function of the architecture can learn.
 
+How much of the bound can a *few* samples reach? :func:`few_shot_reference` gives the share of an oracle
+that knows the ``linear`` fit's direction from all of the device's rows and takes only the level (one
+number, the mean log residual) from the same ``shots`` samples a few-shot predictor gets. Where the
+device's residual is wide or bimodal (a CPU switching clock states over the campaign), a level read off 10
+random samples already costs share that no choice of head can win back: the oracle then stays below 95% of
+the bound, and so must any predictor that learns the level from those samples.
+
 Example:
     >>> import numpy as np
     >>> from hwnas.latency_models.predictor.ceiling import within_bounds
@@ -31,6 +38,8 @@ Example:
     >>> base = np.exp(rng.normal(size=400))
     >>> t = LatencyTable("nb201", index, ["a", "b"], np.c_[base, 2 * base])
     >>> within_bounds(t)["b"].bound
+    1.0
+    >>> few_shot_reference(t, shots=10, seeds=2)["b"]
     1.0
 """
 
@@ -140,4 +149,47 @@ def within_bounds(table: LatencyTable, *, devices: list[str] | None = None, fold
         out[d] = DeviceBound(d, within_share(held["linear"][:, j], logs[:, j]),
                              within_share(held["rich"][:, j], logs[:, j]),
                              spearman(held["rich"][:, j], logs[:, j]), drift)
+    return out
+
+
+def few_shot_reference(table: LatencyTable, *, shots: int = 10, seeds: int = 5, devices: list[str] | None = None,
+                       bounds: dict[str, DeviceBound] | None = None) -> dict[str, float]:
+    """Share within ±10% of the oracle that knows a device's direction and reads only its level off ``shots`` samples.
+
+    The direction is the fit that sets the device's bound (``linear`` or ``rich`` of :func:`within_bounds`),
+    fitted on every row of the device; the level is the mean of ``log y - direction`` over ``shots`` rows drawn
+    as ``benchmarks/predictor_loo.py`` draws them (seed ``s``: ``numpy.random.default_rng(s).choice(n, shots,
+    replace=False)``), and the share is scored on the other rows, averaged over seeds ``0 .. seeds - 1``.
+
+    Args:
+        bounds: The table's :func:`within_bounds` (computed when not given): which fit sets each bound.
+
+    Returns:
+        ``{device: share}`` for each fully measured target device.
+    """
+    names = full_devices(table)
+    if shots < 1 or seeds < 1:
+        raise PredictorError(f"shots and seeds must be >= 1, got shots={shots}, seeds={seeds}")
+    targets = names if devices is None else list(devices)
+    bounds = within_bounds(table, devices=targets) if bounds is None else bounds
+    logs = np.log(np.stack([table.column(d) for d in names], axis=1))
+    n, n_dev = logs.shape
+    if shots >= n:
+        raise PredictorError(f"shots={shots} leaves no row to score ({n} rows)")
+    a = np.c_[np.ones(n), logs, _arch_features(table)]
+    gram = a.T @ a
+    draws = [np.random.default_rng(s).choice(n, shots, replace=False) for s in range(seeds)]
+    out = {}
+    for d in targets:
+        j = names.index(d)
+        width = a.shape[1] if bounds[d].rich > bounds[d].linear else 1 + n_dev
+        cols = [c for c in range(width) if c != 1 + j]
+        direction = a[:, cols] @ _solve(gram[np.ix_(cols, cols)], gram[cols, 1 + j])
+        resid = logs[:, j] - direction
+        shares = []
+        for idx in draws:
+            rest = np.ones(n, dtype=bool)
+            rest[idx] = False
+            shares.append(within_share(direction[rest] + resid[idx].mean(), logs[rest, j]))
+        out[d] = float(np.mean(shares))
     return out

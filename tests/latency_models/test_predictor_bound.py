@@ -8,7 +8,7 @@ import torch
 
 from hwnas.api import ArchSpec
 from hwnas.latency_models.predictor.bayes import device_prior, fit_bayes_head
-from hwnas.latency_models.predictor.ceiling import within_bounds, within_share
+from hwnas.latency_models.predictor.ceiling import few_shot_reference, within_bounds, within_share
 from hwnas.latency_models.predictor.data import LatencyTable
 from hwnas.latency_models.predictor.model import LatencyPredictor, pretrain
 from hwnas.latency_models.predictor.schema import PredictorError, get_schema
@@ -46,6 +46,19 @@ def test_bound_errors_are_clear():
     one = LatencyTable("nb201", table.index, ["a"], table.latency_ms[:, :1])
     with pytest.raises(PredictorError, match="at least 2 fully measured devices"):
         within_bounds(one)
+
+
+def test_few_shot_reference_pays_for_a_level_read_off_the_samples():
+    table = _noise_table()
+    ref = few_shot_reference(table, shots=10, seeds=200, devices=["b", "noisy"])
+    assert ref["b"] == 1.0  # an exact copy: any level from exact samples is exact
+    # log error ~ N(0, 0.1) and the level's error ~ N(0, 0.1^2 / 10): the sum has sd 0.1 * sqrt(1.1) = 0.1049,
+    # so the share is Φ(0.0953 / 0.1049) - Φ(-0.1054 / 0.1049) = 0.661, below the bound's 0.684
+    assert ref["noisy"] == pytest.approx(0.661, abs=0.01)
+    with pytest.raises(PredictorError, match="leaves no row to score"):
+        few_shot_reference(table, shots=len(table.index))
+    with pytest.raises(PredictorError, match="shots and seeds must be >= 1"):
+        few_shot_reference(table, seeds=0)
 
 
 def _device_table(n: int = 2000) -> LatencyTable:
