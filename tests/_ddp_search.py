@@ -1,8 +1,10 @@
 """Run under torchrun by tests/search/test_ddp_search.py: tiny searches whose per-rank state is dumped for comparison.
 
-``sync OUT``: DARTS (perturbation selection), second-order DARTS, ProxylessNAS and GDAS searches; each rank
-writes ``OUT/rank<r>.json`` with its final α, the paths its sampling strategy drew, its losses and its chosen
-architecture. ``kill OUT``: a search in which rank 1 dies (``os._exit``) at the start of its second epoch.
+``sync OUT``: DARTS (perturbation selection), second-order DARTS, ProxylessNAS and GDAS searches, and a
+network-accelerator co-search (``cosearch``: DARTS with a TPE hardware space); each rank writes ``OUT/rank<r>.json``
+with its final α (the hardware decisions' too), the paths its sampling strategy drew, its losses and its chosen
+architecture (with the hardware configuration). ``kill OUT``: a search in which rank 1 dies (``os._exit``) at the
+start of its second epoch.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def sync(out: Path) -> None:
     seen: dict[str, Any] = {}
     extra = {"darts": ["selection.name=perturbation", "selection.kwargs={eval_batches: 1, proj_interval: 1}"],
              "darts_second": ["supernet.name=darts", "train.order=second"]}
-    for strategy in ("darts", "darts_second", "proxyless", "gdas"):
+    for strategy in ("darts", "darts_second", "proxyless", "gdas", "cosearch"):
         draws: list[Any] = []
         patched: list[bool] = []
         losses: list[float] = []
@@ -52,14 +54,23 @@ def sync(out: Path) -> None:
                 _record_draws(tr.supernet, draws)
                 patched.append(True)
 
-        sets = [*TINY, f"supernet.name={strategy}", *extra.get(strategy, []), "train.epochs=2"]
-        cfg = load_search_config("quickstart", [*sets, f"out_dir={out / 'runs'}", f"name={strategy}"])
+        if strategy == "cosearch":  # two engine kinds keep the hardware tables small
+            recipe, sets = "cosearch_nb201", [*TINY, "train.epochs=2", "train.max_steps_per_epoch=6",
+                                              "hardware.kwargs.kinds=[systolic, tree]",
+                                              "hardware.kwargs.dims={systolic: [8x8, 16x16], tree: [8x8, 16x16]}"]
+        else:
+            recipe = "quickstart"
+            sets = [*TINY, f"supernet.name={strategy}", *extra.get(strategy, []), "train.epochs=2"]
+        cfg = load_search_config(recipe, [*sets, f"out_dir={out / 'runs'}", f"name={strategy}"])
         result = run_search(cfg, on_step=on_step, verbose=False)
         seen[strategy] = {
             "alpha": [p.detach().tolist() for p in result.supernet.arch_parameters()],
             "draws": draws, "arch": result.arch.archid, "run_dir": str(result.run_dir),
             "valid_acc": result.history[-1]["valid/acc"], "losses": losses,
             "selection_log": getattr(result.arch, "metrics", {}).get("decisions"),
+            "hw_alpha": {k: v.detach().tolist() for k, v in getattr(result.supernet, "hardware").alpha.items()}
+            if getattr(result.supernet, "hardware", None) is not None else None,
+            "hardware": result.arch.hardware.choices if result.arch.hardware is not None else None,
         }
     (out / f"rank{rank}.json").write_text(json.dumps(seen))
     destroy_distributed()

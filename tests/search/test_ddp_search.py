@@ -37,9 +37,21 @@ def test_ranks_hold_the_same_alpha_paths_and_architecture(sync_run, strategy):
         assert len({tuple(d) for d in a["draws"]}) > 6  # and the paths do vary
 
 
+def test_cosearch_ranks_agree_on_the_hardware_decisions(sync_run):
+    _, (r0, r1) = sync_run
+    a, b = r0["cosearch"], r1["cosearch"]
+    assert a["losses"] != b["losses"]
+    assert a["hw_alpha"] is not None and set(a["hw_alpha"]) >= {"h_kind", "h_opt1"}
+    assert a["hw_alpha"] == b["hw_alpha"]  # the hardware α are arch parameters: reduced like the network's
+    assert any(abs(v) > 1e-2 for row in a["hw_alpha"].values() for v in row)  # and the cost terms moved them
+    assert a["alpha"] == b["alpha"]
+    assert a["hardware"] is not None and a["hardware"] == b["hardware"] and a["arch"] == b["arch"]
+
+
 def test_only_rank_0_writes_the_run_folders(sync_run):
     out, _ = sync_run
-    assert sorted(p.name for p in (out / "runs").iterdir()) == ["darts", "darts_second", "gdas", "proxyless"]  # no "-2"
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    assert runs == ["cosearch", "darts", "darts_second", "gdas", "proxyless"]  # no "-2"
     files = sorted(p.name for p in (out / "runs" / "darts").iterdir())
     assert [f for f in files if f.startswith("events.out")].__len__() == 1  # one TensorBoard writer
     assert {"arch.json", "config.yaml", "report.md", "checkpoints"} <= set(files)
