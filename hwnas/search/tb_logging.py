@@ -13,7 +13,9 @@ Tags written (``step`` is the caller's: global step for losses, epoch for archit
 * selection (step = decision number): ``select/decision/<label>`` (a bar chart of the held-out figure
   without each candidate), ``select/order`` (text table of the decisions so far), ``select/derived``
   and ``select/param_free_ops`` (the projected architecture after each decision), ``select/tune/...``;
-* splits (step = epoch): ``splits/distance/<node>`` (the gradient-distance matrix), ``splits/tree``.
+* splits (step = epoch): ``splits/distance/<node>`` (the gradient-distance matrix), ``splits/tree``;
+* co-search: ``hw_probs/<label>/<value>`` (one multi-line chart per hardware decision, Custom Scalars category
+  ``hardware decisions``), ``arch/hardware_probabilities`` (heatmap) and ``arch/entropy_hw``.
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ class SearchLogger:
         self.writer = SummaryWriter(log_dir=str(self.log_dir), purge_step=purge_step, flush_secs=flush_secs)
         self._previous: dict[str, Any] | None = None
         self._layout_written = False
+        # The labels of the last layout written: TensorBoard shows a run's latest layout, so the hardware
+        # decisions' charts are added by writing the whole layout again with them.
+        self._layout: tuple[list[str], list[str], list[str]] = ([], [], [])
 
     # -- plain values --------------------------------------------------------------------------
 
@@ -192,7 +197,7 @@ class SearchLogger:
                 for name, v in zip(candidate_names[label], w.tolist()):
                     self.writer.add_scalar(f"inputs/{label}/{name}", v, step)
         if not self._layout_written:
-            self._write_layout(list(probs), list(learned))
+            self._write_layout(list(probs), list(learned), self._layout[2])
         for tag, labels in (("arch/entropy_ops", list(probs)), ("arch/entropy_inputs", list(input_weights))):
             if labels:
                 ent[tag] = sum(ent[k] for k in labels) / len(labels)
@@ -207,9 +212,11 @@ class SearchLogger:
         return ent
 
     def hardware_probabilities(self, probs: Mapping[str, torch.Tensor], values: Mapping[str, Sequence[Any]],
-                               step: int) -> dict[str, float]:
-        """Log a co-search's hardware decisions: ``hw_probs/<label>/<value>`` per value and ``arch/entropy_hw``
-        (mean normalised entropy of the hardware decisions with more than one value).
+                               step: int, *, image: bool = False) -> dict[str, float]:
+        """Log a co-search's hardware decisions as the network's are logged: ``hw_probs/<label>/<value>`` per value
+        (one multi-line chart per decision in Custom Scalars, category ``hardware decisions``), ``arch/entropy_hw``
+        (mean normalised entropy of the decisions with more than one value) and, with ``image``, the heatmap
+        ``arch/hardware_probabilities``.
 
         Returns:
             Normalised entropy per label, plus ``arch/entropy_hw``.
@@ -224,10 +231,18 @@ class SearchLogger:
         if ent:
             ent["arch/entropy_hw"] = sum(ent.values()) / len(ent)
             self.writer.add_scalar("arch/entropy_hw", ent["arch/entropy_hw"], step)
+        if list(probs) != self._layout[2]:
+            self._write_layout(self._layout[0], self._layout[1], list(probs))
+        if image and probs:
+            names = {label: [str(v) for v in values[label]] for label in probs}
+            img = draw_probabilities(probs, names, dpi=self.dpi, title=f"hardware decisions @ {step}")
+            self.image("arch/hardware_probabilities", img, step)
         return ent
 
-    def _write_layout(self, op_labels: Sequence[str], input_labels: Sequence[str]) -> None:
-        """TensorBoard's custom-scalars layout: one multi-line chart per choice, a category per cell type."""
+    def _write_layout(self, op_labels: Sequence[str], input_labels: Sequence[str],
+                      hw_labels: Sequence[str] = ()) -> None:
+        """TensorBoard's custom-scalars layout: one multi-line chart per choice, a category per cell type, and one
+        category for a co-search's hardware decisions."""
         layout: dict[str, dict[str, list[Any]]] = {}
         kinds = (("op probabilities", "probs", op_labels), ("input weights", "inputs", input_labels))
         for kind, prefix, labels in kinds:
@@ -235,9 +250,12 @@ class SearchLogger:
                 group = label.rsplit("/", 1)[0] if "/" in label else ""
                 category = f"{kind}: {group}" if group else kind
                 layout.setdefault(category, {})[label] = ["Multiline", [f"^{prefix}/{re.escape(label)}/"]]
+        for label in hw_labels:
+            layout.setdefault("hardware decisions", {})[label] = ["Multiline", [f"^hw_probs/{re.escape(label)}/"]]
         if layout:
             self.writer.add_custom_scalars(layout)
         self._layout_written = True
+        self._layout = (list(op_labels), list(input_labels), list(hw_labels))
 
     def derived_arch(
         self, arch: ArchSpec, space: nn.Module, step: int, *, image: bool = True, prefix: str = "arch"

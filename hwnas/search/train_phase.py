@@ -60,7 +60,7 @@ def train_leaf_epoch(ctx: RunContext, leaf: Leaf, epoch: int, *, on_step: StepCa
         hardware = getattr(leaf.supernet, "hardware", None)
         if hardware is not None:  # co-search: the hardware decisions' distributions, like the network's
             values = {d.label: d.values for d in hardware.decisions}
-            leaf.logger.hardware_probabilities(hardware.probabilities(), values, step)
+            leaf.logger.hardware_probabilities(hardware.probabilities(), values, step, image=images)
     leaf.logger.derived_arch(arch, leaf.supernet.space, step, image=images)
     if ctx.verbose:
         print(

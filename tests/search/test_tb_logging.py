@@ -111,6 +111,32 @@ def test_logger_writes_readable_events(tmp_path: Path) -> None:
     assert re.match(chart, f"probs/{labels[0]}/{OPS[1]}") and not re.match(chart, f"probs/{labels[1]}/{OPS[1]}")
 
 
+def test_hardware_decisions_get_charts_and_a_heatmap_like_the_network(tmp_path: Path) -> None:
+    hw = {"kind": torch.tensor([0.7, 0.3]), "opt1": torch.tensor([0.4, 0.6]), "precision": torch.tensor([1.0])}
+    values = {"kind": ("systolic", "tree"), "opt1": (False, True), "precision": ("int8",)}
+    with SearchLogger(tmp_path, flush_secs=1) as log:
+        log.choice_probabilities({"e0": torch.tensor([0.5, 0.5])}, {"e0": ("a", "b")}, step=1)
+        ent = log.hardware_probabilities(hw, values, step=1, image=True)
+        log.choice_probabilities({"e0": torch.tensor([0.4, 0.6])}, {"e0": ("a", "b")}, step=2)
+        log.hardware_probabilities(hw, values, step=2)  # no image, no new layout
+    # 0.7/0.3 has entropy 0.8813 bits; 0.4/0.6 0.9710; the single-value decision counts for nothing
+    assert ent["kind"] == pytest.approx(0.8813, abs=1e-4) and "precision" not in ent
+    assert ent["arch/entropy_hw"] == pytest.approx((0.8813 + 0.9710) / 2, abs=1e-4)
+    acc = _read(tmp_path)
+    assert [e.value for e in acc.Scalars("hw_probs/opt1/True")] == pytest.approx([0.6, 0.6])
+    assert [e.step for e in acc.Images("arch/hardware_probabilities")] == [1]
+    from tensorboard.plugins.custom_scalar import layout_pb2, metadata
+
+    written = acc.Tensors(metadata.CONFIG_SUMMARY_TAG)
+    assert len(written) == 2  # the network's layout, then the same with the hardware category
+    layout = layout_pb2.Layout()
+    layout.ParseFromString(written[-1].tensor_proto.string_val[0])
+    cats = {c.title: [ch.title for ch in c.chart] for c in layout.category}
+    assert cats == {"op probabilities": ["e0"], "hardware decisions": ["kind", "opt1", "precision"]}
+    chart = [c for c in layout.category if c.title == "hardware decisions"][0].chart[0].multiline.tag[0]
+    assert re.match(chart, "hw_probs/kind/tree") and not re.match(chart, "hw_probs/opt1/True")
+
+
 def test_purge_step_hides_events_of_an_interrupted_run(tmp_path: Path) -> None:
     with SearchLogger(tmp_path) as log:
         for s in range(5):
