@@ -88,7 +88,7 @@ def fixed_accelerators(recipe: str, overrides: list[str]) -> list[dict[str, Any]
     return out
 
 
-def _run(job: dict[str, Any]) -> dict[str, Any]:
+def _run(job: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
     import torch
 
     torch.set_num_threads(1)
@@ -105,12 +105,32 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
     chosen = [p for p in report["seen"]["points"] if p.get("chosen")]
     m = res.arch.metrics
     trained = _train_alone(res.arch, job["train_steps"], res.run_dir.parent / f"{job['name']}-train")
-    return {"space": job["space"], "run": job["label"], "engine": m["hw/engine"], "latency_ms": m["hw/latency_ms"],
-            "energy_mj": m["hw/energy_mj"], "latency_x_energy": m["hw/latency_x_energy"],
-            "area_mm2": m["hw/area_mm2"], "power_w": m["hw/power_w"],
-            "supernet": chosen[0]["acc"] if chosen else None, "trained": trained["valid"]["last_acc"],
-            "test": trained["test"]["acc"], "archid": res.arch.archid,
-            "choices": dict(res.arch.choices), "seconds": time.time() - t0}
+    row = {"space": job["space"], "run": job["label"], "engine": m["hw/engine"], "latency_ms": m["hw/latency_ms"],
+           "energy_mj": m["hw/energy_mj"], "latency_x_energy": m["hw/latency_x_energy"],
+           "area_mm2": m["hw/area_mm2"], "power_w": m["hw/power_w"],
+           "supernet": chosen[0]["acc"] if chosen else None, "trained": trained["valid"]["last_acc"],
+           "test": trained["test"]["acc"], "archid": res.arch.archid,
+           "choices": dict(res.arch.choices), "seconds": time.time() - t0}
+    if job["label"] != "co-search":
+        return row
+    # The same network with the hardware the α rank first (hardware.select = probable), for comparison.
+    from hwnas.latency_models.hwspace import select_hardware, tables_for
+
+    hw = res.supernet.hardware
+    probable = select_hardware(hw, tables_for(hw, res.supernet, _example(cfg)), res.arch,
+                               area_mm2=cfg.hardware.area_mm2, power_w=cfg.hardware.power_w)
+    f = probable.figures
+    return [row, {**row, "run": "co-search, most probable hw", "engine": probable.arch.metrics["hw/engine"],
+                  **{k: f[k] for k in ("latency_ms", "energy_mj", "latency_x_energy", "area_mm2", "power_w")}}]
+
+
+def _example(cfg: Any) -> Any:
+    from hwnas.data import build_search_data
+
+    d = cfg.data
+    data = build_search_data(name=d.name, root=d.root, download=False, train_portion=d.train_portion,
+                             image_size=d.image_size, subset=d.subset, seed=cfg.seed, cutout=0)
+    return data.train[0][0].unsqueeze(0)
 
 
 def _train_alone(arch: Any, steps: int, out: Path) -> dict[str, Any]:
@@ -130,7 +150,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             lines.append(f"{r['space']:<6} {r['run']:<38} no pair within the budgets: {r['error'][:90]}")
             continue
         sup = f"{r['supernet']:.3f}" if r["supernet"] is not None else "-"
-        run = r["run"] if r["run"] != "co-search" else f"co-search -> {r['engine']}"
+        run = r["run"] if not r["run"].startswith("co-search") else f"{r['run']} -> {r['engine']}"
         lines.append(f"{r['space']:<6} {run:<38} {r['latency_ms']:>10.5f} {r['energy_mj']:>10.5f} "
                      f"{r['latency_x_energy'] * 1e3:>9.4f} {r['area_mm2']:>8.3f} {r['power_w']:>7.3f} {sup:>8} "
                      f"{r['trained']:>7.3f} {r['test']:>6.3f}")
@@ -161,7 +181,8 @@ def main() -> None:
                          "train_steps": train_steps})
     t0 = time.time()
     with mp.get_context("spawn").Pool(args.workers) as pool:
-        rows = pool.map(_run, jobs, chunksize=1)
+        done = pool.map(_run, jobs, chunksize=1)
+    rows = [r for d in done for r in (d if isinstance(d, list) else [d])]
     print(_table(rows))
     print(f"{len(rows)} searches in {time.time() - t0:.0f} s; runs in {out}")
     if args.json:

@@ -60,6 +60,41 @@ class CostTerm:
             )
 
 
+def combine_terms(ce: torch.Tensor, terms: Sequence[CostTerm], costs: Sequence[torch.Tensor],
+                  details: Details | None = None) -> torch.Tensor:
+    """``ce`` combined with each term's cost in its form (see :class:`CostTerm`): the search loss's total.
+
+    Also prices a fixed pair exactly (co-search's hardware selection): give it the pair's costs.
+
+    Example:
+        >>> import torch
+        >>> t = [CostTerm(cost_fn=None, target=2.0, form="mul", beta=0.5), CostTerm(cost_fn=None, target=1.0,
+        ...      form="hinge", weight=0.1)]
+        >>> round(float(combine_terms(torch.tensor(1.0), t, [torch.tensor(8.0), torch.tensor(1.5)])), 6)
+        2.05
+    """
+    add_terms = []
+    factor = torch.ones((), dtype=ce.dtype, device=ce.device)
+    for term, cost in zip(terms, costs):
+        ratio = cost / term.target
+        if term.form == "add":
+            add_terms.append(term.weight * ratio)
+        elif term.form == "hinge":
+            penalty = term.weight * (ratio - 1.0).clamp_min(0.0)
+            if details is not None:
+                details[f"penalty/{term.name}"] = float(penalty.detach())
+            add_terms.append(penalty)
+        elif term.form == "mul":
+            factor = factor * ratio.clamp_min(1e-12) ** term.beta
+        elif term.form in ("soft", "hard"):
+            factor = factor * ratio.clamp_min(1.0) ** (term.beta if term.form == "soft" else 1.0)
+        else:
+            factor = factor * (torch.log(cost.clamp_min(1.0 + 1e-6)) / math.log(term.target)) ** term.beta
+    if details is not None:
+        details["loss/cost_factor"] = float(factor.detach())
+    return ce * factor + sum(add_terms, torch.zeros((), dtype=ce.dtype, device=ce.device))
+
+
 class SearchLoss(nn.Module):
     """Cross-entropy plus hardware cost terms; returns ``(total, details)``.
 
@@ -82,29 +117,15 @@ class SearchLoss(nn.Module):
         total = ce
         if self.terms and supernet is None:
             raise ValueError("SearchLoss has cost terms: pass the supernet so they can be computed")
-        add_terms = []
-        factor = torch.ones((), device=ce.device)
+        costs = []
         for term in self.terms:
             cost, cost_details = term.cost_fn(supernet)
             cost = cost.to(ce.device)
             details[f"cost/{term.name}"] = float(cost.detach())
             for k, v in cost_details.items():
                 details[f"cost/{term.name}/{k}"] = float(v) if isinstance(v, (int, float, torch.Tensor)) else v
-            ratio = cost / term.target
-            if term.form == "add":
-                add_terms.append(term.weight * ratio)
-            elif term.form == "hinge":
-                penalty = term.weight * (ratio - 1.0).clamp_min(0.0)
-                details[f"penalty/{term.name}"] = float(penalty.detach())
-                add_terms.append(penalty)
-            elif term.form == "mul":
-                factor = factor * ratio.clamp_min(1e-12) ** term.beta
-            elif term.form in ("soft", "hard"):
-                factor = factor * ratio.clamp_min(1.0) ** (term.beta if term.form == "soft" else 1.0)
-            else:
-                factor = factor * (torch.log(cost.clamp_min(1.0 + 1e-6)) / math.log(term.target)) ** term.beta
+            costs.append(cost)
         if self.terms:
-            total = ce * factor + sum(add_terms, torch.zeros((), device=ce.device))
-            details["loss/cost_factor"] = float(factor.detach())
+            total = combine_terms(ce, self.terms, costs, details)
         details["loss/total"] = float(total.detach())
         return total, details

@@ -100,7 +100,9 @@ class HardwareConfig:
     With a ``name`` (a registered hardware space, e.g. ``tpe``) the space is attached to the supernet, its
     decisions get architecture parameters, cost terms with ``target: cosearch`` price the network on the hardware
     distribution, and selection adds the chosen configuration to ``arch.json``. Each budget adds a ``hinge``
-    term ``penalty · max(0, E[x] / budget - 1)`` to the loss, and selection picks a configuration within it.
+    term ``penalty · max(0, E[x] / budget - 1)`` to the loss, and selection picks a configuration within it:
+    by default (``select: objective``) the one with the lowest search loss for the selected network (its cost
+    terms priced on the pair exactly), or (``probable``) the most probable under the hardware α.
     """
 
     #: Registered hardware-space name (``tpe``); empty: no co-search.
@@ -112,9 +114,14 @@ class HardwareConfig:
     power_w: float | None = None
     #: Weight of the budgets' hinge penalties in the loss.
     penalty: float = 1.0
+    #: The configuration selected for the final network, among those within the budgets: ``objective`` (lowest
+    #: search loss of the pair; the α steered the network's search) or ``probable`` (argmax of the hardware α).
+    select: Literal["objective", "probable"] = "objective"
 
     def __post_init__(self) -> None:
         check_ranges("hardware", self, positive=("area_mm2", "power_w"), non_negative=("penalty",))
+        if self.select not in ("objective", "probable"):
+            raise ValueError(f"hardware.select must be objective or probable, got {self.select!r}")
         if not self.name and (self.kwargs or self.area_mm2 is not None or self.power_w is not None):
             raise ValueError("hardware.kwargs and the budgets need hardware.name (a hardware space, e.g. tpe)")
 

@@ -56,6 +56,14 @@ def leaf_score(ctx: RunContext, result: LeafResult) -> float:
     return m.acc
 
 
+def _held_out_ce(ctx: RunContext, supernet: Any, arch: ArchSpec) -> float:
+    """The cross-entropy of ``arch`` run alone in its supernet on the held-out probe batches."""
+    with fixed_to(supernet, arch):
+        m = measure(supernet, ctx.probe_loader, key=_LEAF_KEY, seed=ctx.cfg.seed,
+                    max_batches=ctx.cfg.train.eval_batches, device=ctx.device, dist=ctx.dist)
+    return m.loss
+
+
 def select_phase(ctx: RunContext, leaves: list[Leaf], *, resume: dict[str, Any] | None,
                  save: SaveSelection) -> list[LeafResult]:
     """Run the configured selector in every leaf (resumable), returning each leaf's architecture."""
@@ -81,7 +89,8 @@ def select_phase(ctx: RunContext, leaves: list[Leaf], *, resume: dict[str, Any] 
             seed=ctx.cfg.seed, verbose=ctx.verbose, input_size=tuple(ctx.example.shape[1:]), dist=ctx.dist,
         )
         arch = selector.select(leaf.supernet, sctx)
-        arch = select_pair(ctx.cfg.hardware, leaf.supernet, arch, ctx.example, verbose=ctx.verbose)
+        arch = select_pair(ctx.cfg.hardware, leaf.supernet, arch, ctx.example, loss=leaf.loss,
+                           ce=lambda lf=leaf, a=arch: _held_out_ce(ctx, lf.supernet, a), verbose=ctx.verbose)
         log = list(getattr(selector, "log", []))
         done[leaf.id] = {"arch_json": arch.to_json(), "log": log}
         save({"done": dict(done), "current": None})

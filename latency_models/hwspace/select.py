@@ -1,7 +1,9 @@
-"""Choose the hardware configuration for a selected network: the most probable one that meets the budgets."""
+"""Choose the hardware configuration for a selected network among those that meet the budgets: the one with the
+lowest score (the search loss of the pair), or the most probable one under the hardware α."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +37,11 @@ def _budget_error(figs: list[dict[str, float]], area_mm2: float | None, power_w:
 
 
 def select_hardware(hardware: HardwareSpace, tables: HardwareTables, arch: ArchSpec, *, area_mm2: float | None = None,
-                    power_w: float | None = None) -> HardwareSelection:
-    """The most probable configuration (under the learned hardware α) that meets the area and power budgets with
-    the selected network, attached to ``arch`` as its ``hardware`` section with the pair's figures as metrics.
+                    power_w: float | None = None, scores: Sequence[float] | None = None) -> HardwareSelection:
+    """The configuration for the selected network, attached to ``arch`` as its ``hardware`` section with the pair's
+    figures as metrics: among those that meet the area and power budgets with it, the lowest of ``scores`` (one per
+    configuration of ``hardware.configs``; ties go to the more probable) or, without scores, the most probable
+    under the learned hardware α.
 
     Raises:
         UserError: no configuration meets the budgets (the message gives the smallest area and power on offer).
@@ -62,12 +66,20 @@ def select_hardware(hardware: HardwareSpace, tables: HardwareTables, arch: ArchS
         raise _budget_error(figs, area_mm2, power_w)
     with torch.no_grad():
         p = hardware.config_probabilities().detach().cpu()
-    best = max(ok, key=lambda i: (float(p[i]), -i))
+    if scores is not None and len(scores) != len(figs):
+        raise ValueError(f"{len(scores)} scores for {len(figs)} hardware configurations")
+    if scores is None:
+        best = max(ok, key=lambda i: (float(p[i]), -i))
+    else:
+        best = min(ok, key=lambda i: (float(scores[i]), -float(p[i]), i))
     spec = hardware.spec(hardware.configs[best])
     metrics: dict[str, Any] = {f"hw/{k}": v for k, v in figs[best].items()}
     metrics["hw/engine"] = tables.engine_names[best]
     metrics["hw/probability"] = float(p[best])
     metrics["hw/feasible_configs"] = len(ok)
+    metrics["hw/selected_by"] = "probable" if scores is None else "objective"
+    if scores is not None:
+        metrics["hw/objective"] = float(scores[best])
     out = ArchSpec(space=arch.space, choices=arch.choices, space_kwargs=arch.space_kwargs,
                    metrics={**arch.metrics, **metrics}, space_ref=arch.space_ref, hardware=spec)
     return HardwareSelection(out, best, float(p[best]), figs[best], len(ok))

@@ -22,6 +22,7 @@ from hwnas.latency_models.hwspace import (
 )
 from hwnas.latency_models.lut import lut_from_tpe
 from hwnas.losses import CostTerm, SearchLoss
+from hwnas.search import cosearch as pairs
 from hwnas.supernets import DartsSupernet
 
 
@@ -193,6 +194,49 @@ def test_selection_picks_the_most_probable_configuration_within_budget():
         select_hardware(hw, tables, arch, area_mm2=0.01)
     with pytest.raises(UserError, match="power <= 1e-09 W"):
         select_hardware(hw, tables, arch, power_w=1e-9)
+
+
+def test_objective_selection_prices_every_pair_and_takes_the_lowest_loss():
+    net = DartsSupernet(_Toy())
+    net.hardware = TpeHardwareSpace(kinds=("systolic", "matrix"), dims={"systolic": ("8x8", "16x16"),
+                                    "matrix": ("8x8", "16x16")}, dataflows=("ws",), options=())
+    tables = tables_for(net.hardware, net, X)
+    lat = CostTerm(CoSearchCost(tables, metric="latency_ms"), target=1e-3, form="mul", beta=0.3, name="lat")
+    en = CostTerm(CoSearchCost(tables, metric="energy_mj"), target=1e-3, form="mul", beta=0.3, name="en")
+    arch = ArchSpec(space="cosearch_toy", choices={"op": "k3"})
+    figs = tables.arch_figures(arch)
+    lxe = [f["latency_x_energy"] for f in figs]
+    best, worst = lxe.index(min(lxe)), lxe.index(max(lxe))
+    assert best != worst
+    hw = net.hardware
+    with torch.no_grad():  # the worst pair is the most probable configuration
+        kind = hw.configs[worst]["kind"]
+        hw.alpha_of("kind")[hw.decision("kind").values.index(kind)] = 5.0
+        dims = f"dims/{kind}"
+        hw.alpha_of(dims)[hw.decision(dims).values.index(hw.configs[worst][dims])] = 5.0
+    asked = []
+    scores = pairs.pair_scores(SearchLoss([lat, en]), net, arch, ce=lambda: asked.append(1) or 2.0)
+    assert not asked  # multiplicative terms only: the network's own loss scales every pair alike
+    for score, f in zip(scores, figs):
+        assert score == pytest.approx((f["latency_ms"] / 1e-3) ** 0.3 * (f["energy_mj"] / 1e-3) ** 0.3, rel=1e-5)
+    chosen = select_hardware(hw, tables, arch, scores=scores)
+    assert chosen.index == best and chosen.arch.metrics["hw/selected_by"] == "objective"
+    assert chosen.arch.metrics["hw/objective"] == pytest.approx(min(scores))
+    probable = select_hardware(hw, tables, arch)
+    assert probable.index == worst and probable.arch.metrics["hw/selected_by"] == "probable"
+    # within a budget that leaves the best pair out, the best of the rest
+    budget = max(tables.area_mm2[i] for i in range(len(figs)) if tables.area_mm2[i] < tables.area_mm2[best])
+    within = [i for i in range(len(figs)) if tables.area_mm2[i] <= budget]
+    assert within and best not in within
+    assert select_hardware(hw, tables, arch, area_mm2=budget, scores=scores).index == min(within, key=scores.__getitem__)
+    # an additive term beside a multiplicative one: the held-out loss of the network weighs them, asked once
+    add = CostTerm(CoSearchCost(tables, metric="energy_mj"), target=1e-3, form="add", weight=0.5, name="en_add")
+    mixed = pairs.pair_scores(SearchLoss([lat, add]), net, arch, ce=lambda: asked.append(1) or 2.0)
+    assert asked == [1]
+    for score, f in zip(mixed, figs):
+        assert score == pytest.approx(2.0 * (f["latency_ms"] / 1e-3) ** 0.3 + 0.5 * f["energy_mj"] / 1e-3, rel=1e-5)
+    with pytest.raises(ValueError, match="3 scores for 4 hardware configurations"):
+        select_hardware(hw, tables, arch, scores=scores[:3])
 
 
 def test_fixed_view_prices_one_configuration():
