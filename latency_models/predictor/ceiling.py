@@ -23,8 +23,8 @@ are unrelated architectures (NB201's index order), a residual that persists from
 the device drifting, which no function of the architecture can learn.
 
 How much of the bound can a *few* samples reach? :func:`few_shot_reference` gives the share of an oracle
-that knows the ``linear`` fit's direction from all of the device's rows and takes only the level (one
-number, the mean log residual) from the same ``shots`` samples a few-shot predictor gets. Where the
+that knows the direction of the fit that sets the bound, from all of the device's rows, and takes only the
+level (one number, the mean log residual) from the same ``shots`` samples a few-shot predictor gets. Where the
 device's residual is wide or bimodal (a CPU switching clock states over the campaign), a level read off 10
 random samples already costs share that no choice of head can win back: the oracle then stays below 95% of
 the bound, and so must any predictor that learns the level from those samples.
@@ -170,12 +170,15 @@ def few_shot_reference(table: LatencyTable, *, shots: int = 10, seeds: int = 5, 
     names = full_devices(table)
     if shots < 1 or seeds < 1:
         raise PredictorError(f"shots and seeds must be >= 1, got shots={shots}, seeds={seeds}")
+    if shots >= len(table.index):
+        raise PredictorError(f"shots={shots} leaves no row to score ({len(table.index)} rows)")
     targets = names if devices is None else list(devices)
     bounds = within_bounds(table, devices=targets) if bounds is None else bounds
+    missing = [d for d in targets if d not in bounds]
+    if missing:
+        raise PredictorError(f"bounds has no entry for {', '.join(missing)}: pass within_bounds(table) of the targets")
     logs = np.log(np.stack([table.column(d) for d in names], axis=1))
     n, n_dev = logs.shape
-    if shots >= n:
-        raise PredictorError(f"shots={shots} leaves no row to score ({n} rows)")
     a = np.c_[np.ones(n), logs, _arch_features(table)]
     gram = a.T @ a
     draws = [np.random.default_rng(s).choice(n, shots, replace=False) for s in range(seeds)]

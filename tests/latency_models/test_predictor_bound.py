@@ -59,6 +59,8 @@ def test_few_shot_reference_pays_for_a_level_read_off_the_samples():
         few_shot_reference(table, shots=len(table.index))
     with pytest.raises(PredictorError, match="shots and seeds must be >= 1"):
         few_shot_reference(table, seeds=0)
+    with pytest.raises(PredictorError, match="bounds has no entry for noisy"):
+        few_shot_reference(table, devices=["noisy"], bounds={})
 
 
 def _device_table(n: int = 2000) -> LatencyTable:
