@@ -60,14 +60,14 @@ PROTOCOL = {
         "reference": [11982, 431, 55, 9, 14451, 8636, 9881, 13479, 6196, 1462],
         "help": {"titan_rtx_256": 0.987, "gold_6226": 0.989, "pixel2": 0.802, "raspi4": 0.890, "eyeriss": 0.940,
                  "fpga": 0.985},
-        "source": "README Table 3 (HELP, 10 samples)",
+        "source": "README Table 3 (HELP, 10 samples; its stated mean 0.932)",
     },
     "fbnet": {
         "pretrain": [*_TRAIN, "1080ti_64", "titanx_1", "titanx_32", "titanx_64", "gold_6240"],
         "pool": 4000, "query": 1000,
         "reference": [3328, 3790, 3313, 890, 3052, 2538, 1640, 2514, 457, 2100],
         "help": {"raspi4": 0.887, "eyeriss": 0.943, "fpga": 0.892},
-        "source": "README Table 2 (HELP, 10 samples)",
+        "source": "README Table 2 (HELP, 10 samples; its stated mean 0.910)",
     },
 }
 
@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     base = LatencyPredictor.load(args.space)
     for dev in [d for d in base.devices if d not in proto["pretrain"]]:
         base = base.without_device(dev)
-    assert sorted(base.devices) == sorted(proto["pretrain"])
+    if sorted(base.devices) != sorted(proto["pretrain"]):
+        raise SystemExit(f"the shipped {args.space} predictor lacks HELP's pretraining devices "
+                         f"{sorted(set(proto['pretrain']) - set(base.devices))}")
     schema = base.schema
     x_all = table.encode(schema)
     strings = [schema.format(ArchSpec(schema.space, {lb: c[int(i)] for lb, c, i in
@@ -109,13 +111,12 @@ def main(argv: list[str] | None = None) -> int:
         y = table.column(dev)
         pool = trimmed(np.arange(n_pool), y)
         query = trimmed(np.arange(n_pool, n_pool + n_query), y)
-        with torch.no_grad():
-            feats = x_all[query]
+        feats = x_all[query]
         res: dict[str, list[float]] = {"10": [], "10+10": []}
         for seed in range(args.seeds):
             shots = np.random.default_rng(seed).choice(pool, 10, replace=False)
             for key, idx in (("10", shots), ("10+10", np.concatenate([shots, ref]))):
-                pred = base.without_device(dev) if dev in base.devices else _copy(base)
+                pred = _copy(base)  # the test devices were never in the pretraining
                 pred.adapt([strings[i] for i in idx], y[idx], name=dev)
                 keep = ~np.isin(query, idx)  # NB201's reference arch 1462 lies in the query range: not scored
                 with torch.no_grad():
