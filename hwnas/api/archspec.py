@@ -13,7 +13,7 @@ from typing import Any
 
 from hwnas.api.errors import UserError
 from hwnas.api.files import make_dir, read_text, write_bytes_atomic
-from hwnas.api.hardware import HardwareSpec, HardwareSpecError
+from hwnas.api.hardware import HardwareSpec, HardwareSpecError, check_json_object
 
 FORMAT = "hwnas.archspec/1"
 
@@ -119,18 +119,9 @@ class ArchSpec:
 
     @classmethod
     def from_dict(cls, d: Any) -> ArchSpec:
-        if not isinstance(d, Mapping):
-            raise ArchSpecError(f"an ArchSpec must be a JSON object, got {type(d).__name__}")
-        fmt = d.get("format")
-        if fmt != FORMAT:
-            raise ArchSpecError(f"unsupported ArchSpec format {fmt!r}; expected {FORMAT!r}")
-        known = {"format", "space", "space_ref", "space_kwargs", "archid", "choices", "metrics", "hardware"}
-        extra = set(d) - known
-        if extra:
-            raise ArchSpecError(f"unknown ArchSpec field(s) {sorted(extra)}; valid fields: {sorted(known)}")
-        for req in ("space", "choices"):
-            if req not in d:
-                raise ArchSpecError(f"ArchSpec is missing the required field {req!r}")
+        check_json_object(d, fmt=FORMAT, known={"format", "space", "space_ref", "space_kwargs", "archid", "choices",
+                                                "metrics", "hardware"},
+                          required=("space", "choices"), noun="ArchSpec", subject="an ArchSpec", error=ArchSpecError)
         spec = cls(
             space=d["space"],
             choices=d["choices"],

@@ -74,18 +74,28 @@ class HardwareSpec:
     def from_dict(cls, d: Any) -> HardwareSpec:
         if isinstance(d, HardwareSpec):
             return d
-        if not isinstance(d, Mapping):
-            raise HardwareSpecError(f"the hardware section must be a JSON object, got {type(d).__name__}")
-        if d.get("format") != HARDWARE_FORMAT:
-            raise HardwareSpecError(f"unsupported hardware format {d.get('format')!r}; expected {HARDWARE_FORMAT!r}")
-        known = {"format", "space", "space_kwargs", "choices"}
-        extra = set(d) - known
-        if extra:
-            raise HardwareSpecError(f"unknown hardware field(s) {sorted(extra)}; valid fields: {sorted(known)}")
-        for req in ("space", "choices"):
-            if req not in d:
-                raise HardwareSpecError(f"the hardware section is missing the required field {req!r}")
+        check_json_object(d, fmt=HARDWARE_FORMAT, known={"format", "space", "space_kwargs", "choices"},
+                          required=("space", "choices"), noun="hardware", subject="the hardware section",
+                          error=HardwareSpecError)
         return cls(space=d["space"], choices=d["choices"], space_kwargs=d.get("space_kwargs") or {})
+
+
+def check_json_object(d: Any, *, fmt: str, known: set[str], required: tuple[str, ...], noun: str, subject: str,
+                      error: type[Exception]) -> None:
+    """Raise ``error`` unless ``d`` is a JSON object of format ``fmt`` with only ``known`` and every ``required`` field.
+
+    ``noun`` names the format in messages (``ArchSpec``), ``subject`` the object (``an ArchSpec``).
+    """
+    if not isinstance(d, Mapping):
+        raise error(f"{subject} must be a JSON object, got {type(d).__name__}")
+    if d.get("format") != fmt:
+        raise error(f"unsupported {noun} format {d.get('format')!r}; expected {fmt!r}")
+    extra = set(d) - known
+    if extra:
+        raise error(f"unknown {noun} field(s) {sorted(extra)}; valid fields: {sorted(known)}")
+    for req in required:
+        if req not in d:
+            raise error(f"{subject} is missing the required field {req!r}")
 
 
 def _jsonable(x: Any) -> Any:

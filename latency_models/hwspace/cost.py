@@ -28,7 +28,7 @@ from hwnas.api import (
 )
 from hwnas.latency_models.hwspace.space import HardwareSpace
 from hwnas.latency_models.hwspace.tables import HW_METRICS, HardwareTables, derived_figures
-from hwnas.latency_models.lut.candidates import network_of
+from hwnas.latency_models.lut.candidates import network_of, require_pricing_inputs
 
 # Tables per hardware space, per (network, input shape): the terms of one search (latency, energy, area...)
 # share one pricing of every configuration. Weak keys: a discarded supernet frees its tables.
@@ -112,8 +112,7 @@ class CoSearchTarget:
     def __call__(self, target: str, *, metric: str = "latency_ms", supernet: Any | None = None,
                  example_input: torch.Tensor | None = None, **_: Any) -> CoSearchCost:
         _check_metric(target, metric)
-        if supernet is None or example_input is None:
-            raise UserError(f"target {target!r} needs the supernet and an example input to price its candidates")
+        require_pricing_inputs(target, supernet, example_input)
         tables = tables_for(hardware_of(supernet), supernet, example_input)
         return CoSearchCost(tables, metric=metric, target=target)
 

@@ -122,6 +122,12 @@ class _Stub(nn.Module):
         return x.new_zeros((x.shape[0], *self.tail))
 
 
+def require_pricing_inputs(target: str, supernet: Any, example_input: Any) -> None:
+    """A target that prices the space's candidates traces them: it needs the supernet and an example input."""
+    if supernet is None or example_input is None:
+        raise UserError(f"target {target!r} needs the supernet and an example input to price its candidates")
+
+
 def network_of(space_or_supernet: nn.Module) -> nn.Module:
     """The module to run: a supernet's ``space`` (its Choices are relaxed in place), else the module itself."""
     inner = getattr(space_or_supernet, "space", None)

@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from hwnas.api import ArchSpec, UserError, collect_opspecs, cost_model
-from hwnas.latency_models.lut.candidates import network_of, trace_places
+from hwnas.latency_models.lut.candidates import network_of, require_pricing_inputs, trace_places
 from hwnas.latency_models.lut.profiling import device_info, profile_lut, profiling_device, time_module
 from hwnas.latency_models.lut.table import METRIC_ALIASES, TPE_METRICS, LatencyLUT, LUTError, lut_from_tpe
 from hwnas.latency_models.lut.weights import CandidateWeights
@@ -50,11 +50,6 @@ def _metric(target: str, metric: str, allowed: tuple[str, ...]) -> str:
     if m not in allowed:
         raise UserError(f"target {target!r} gives {', '.join(allowed)}, not {metric!r}")
     return m
-
-
-def _need(target: str, supernet: Any, example_input: Any) -> None:
-    if supernet is None or example_input is None:
-        raise UserError(f"target {target!r} needs the supernet and an example input to price its candidates")
 
 
 class LUTCost:
@@ -152,7 +147,7 @@ class TpeTarget(_Target):
     def __call__(self, target: str, *, metric: str = "latency_ms", supernet: Any | None = None,
                  example_input: torch.Tensor | None = None, **_: Any) -> LUTCost:
         metric = _metric(target, metric, self.metrics)
-        _need(target, supernet, example_input)
+        require_pricing_inputs(target, supernet, example_input)
         lut = lut_from_tpe(supernet, self.engine(target), example_input)
         lut.target = target
         return LUTCost(lut, metric=metric, target=target, supernet=supernet)
@@ -237,7 +232,7 @@ class MeasuredTarget(_Target):
                  example_input: torch.Tensor | None = None, run_dir: str | os.PathLike[str] | None = None,
                  **_: Any) -> LUTCost:
         metric = _metric(target, metric, self.metrics)
-        _need(target, supernet, example_input)
+        require_pricing_inputs(target, supernet, example_input)
         dev = self.device(target)
         net = network_of(supernet)
         places = trace_places(net, example_input.detach())
