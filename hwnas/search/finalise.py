@@ -56,9 +56,12 @@ def _hardware_section(arch: ArchSpec) -> str:
     choices = ", ".join(f"{k} = {v}" for k, v in arch.hardware.choices.items())
     figs = " · ".join(f"{k.split('/', 1)[1]}: {m[k]:.6g}" for k in ("hw/latency_ms", "hw/energy_mj", "hw/area_mm2",
                                                                     "hw/power_w") if k in m)
+    how = (f"the lowest search loss ({m['hw/objective']:.4g})" if m.get("hw/selected_by") == "objective"
+           else "the most probable")
     return (f"## Hardware (co-search)\n\n- engine: `{m.get('hw/engine')}` ({choices})\n- {figs}\n"
-            f"- probability {m.get('hw/probability', 0):.3f}; {m.get('hw/feasible_configs')} configurations within "
-            "the budgets\n\nPrice it again: `hwnas report arch.json --setting search --hardware`.")
+            f"- chosen as {how} of {m.get('hw/feasible_configs')} configurations within the budgets; its "
+            f"probability under the hardware α {m.get('hw/probability', 0):.3f}\n\n"
+            "Price it again: `hwnas report arch.json --setting search --hardware`.")
 
 
 def _target_figures(ctx: RunContext, arch: ArchSpec) -> dict[str, Any]:

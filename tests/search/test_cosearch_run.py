@@ -30,6 +30,8 @@ def test_cli_cosearch_writes_the_pair_and_report_prices_it(tmp_path, capsys):
     assert arch.hardware is not None and arch.hardware.space == "tpe"
     assert arch.metrics["hw/area_mm2"] <= 0.5 and arch.metrics["hw/power_w"] <= 3.0
     assert arch.metrics["hw/selected_by"] == "objective" and arch.metrics["hw/objective"] > 0
+    report = (tmp_path / "cosearch_nb201" / "report.md").read_text()
+    assert f"chosen as the lowest search loss ({arch.metrics['hw/objective']:.4g})" in report
     # the pair's figures are the cost terms' prices of the pair
     assert arch.metrics["cost/latency_ms"] == pytest.approx(arch.metrics["hw/latency_ms"], rel=1e-5)
     assert main(["report", str(tmp_path / "cosearch_nb201" / "arch.json"), "--setting", "search", "--hardware",
