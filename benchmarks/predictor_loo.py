@@ -13,10 +13,12 @@ divided by it. The goals (issue 9, HELP's 10-shot setting) end the output as PAS
 Spearman >= 0.97, and the share >= 95% of the bound on every device.
 
 ``oracle`` is what the same draws allow at all (:func:`~hwnas.latency_models.predictor.ceiling.few_shot_reference`):
-the share of an oracle that knows the device's best direction from all its rows and reads only the level off
-the drawn samples. A device whose oracle stays below 95% of the bound cannot meet the second goal with a
-level learnt from those samples; the last line names those devices and measures the predictor against the
-oracle instead.
+the share of an oracle that knows the device's best direction and the shape of its residual from all its rows,
+and reads only the level off the drawn samples (the maximum-likelihood shift of that shape). ``o.mean`` is the
+same oracle reading the level as the samples' mean log residual, as a head with Gaussian noise does; it falls
+short where the residual is skewed or bimodal. A device whose ``oracle`` stays below 95% of the bound cannot
+meet the second goal with a level learnt from those samples; the last line names those devices and measures
+the predictor against the oracle instead.
 
 Run:
     python benchmarks/predictor_loo.py --space nb201 --seeds 3
@@ -75,10 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     full = set(full_devices(table))
     bounds = within_bounds(table, devices=[d for d in devices if d in full])
     oracle = few_shot_reference(table, shots=args.shots, seeds=args.seeds, devices=list(bounds), bounds=bounds)
+    oracle_mean = few_shot_reference(table, shots=args.shots, seeds=args.seeds, devices=list(bounds), bounds=bounds,
+                                     level="mean")
     results = []
     print(f"{args.space}: {len(x_all)} archs, {len(devices)} target devices ({args.split}), {args.shots} shots, "
           f"seeds 0..{args.seeds - 1}, method {args.method}{'' if not args.no_blend else ', no blend'}")
-    print(f"{'device':16s} {'rho':>6s} {'±10%':>6s} {'bound':>6s} {'ratio':>6s} {'oracle':>6s} | {'add rho':>7s} "
+    print(f"{'device':16s} {'rho':>6s} {'±10%':>6s} {'bound':>6s} {'ratio':>6s} {'oracle':>6s} {'o.mean':>6s} | "
+          f"{'add rho':>7s} "
           f"{'add ±10%':>8s} | fit ms")
     for dev in devices:
         y_all = table.column(dev)
@@ -107,14 +112,16 @@ def main(argv: list[str] | None = None) -> int:
         bound = bounds[dev].bound if dev in bounds else float("nan")
         rho_bound = bounds[dev].spearman if dev in bounds else float("nan")
         orc = oracle.get(dev, float("nan"))
+        orc_mean = oracle_mean.get(dev, float("nan"))
         results.append({"device": dev, "spearman": r[0], "spearman_bound": rho_bound, "within10": r[1], "bound": bound,
-                        "ratio": r[1] / bound, "oracle": orc,
+                        "ratio": r[1] / bound, "oracle": orc, "oracle_mean": orc_mean,
                         "additive_spearman": r[2], "additive_within10": r[3], "fit_ms": r[4]})
-        print(f"{dev:16s} {r[0]:6.3f} {r[1]:6.3f} {bound:6.3f} {r[1] / bound:6.3f} {orc:6.3f} | {r[2]:7.3f} "
-              f"{r[3]:8.3f} | {r[4]:6.0f}", flush=True)
+        print(f"{dev:16s} {r[0]:6.3f} {r[1]:6.3f} {bound:6.3f} {r[1] / bound:6.3f} {orc:6.3f} {orc_mean:6.3f} | "
+              f"{r[2]:7.3f} {r[3]:8.3f} | {r[4]:6.0f}", flush=True)
     m = {k: float(np.nanmean([d[k] for d in results])) for k in results[0] if k != "device"}
     print(f"{'MEAN':16s} {m['spearman']:6.3f} {m['within10']:6.3f} {m['bound']:6.3f} {m['ratio']:6.3f} "
-          f"{m['oracle']:6.3f} | {m['additive_spearman']:7.3f} {m['additive_within10']:8.3f} | {m['fit_ms']:6.0f}")
+          f"{m['oracle']:6.3f} {m['oracle_mean']:6.3f} | {m['additive_spearman']:7.3f} {m['additive_within10']:8.3f} | "
+          f"{m['fit_ms']:6.0f}")
     goals = _goals(results, m)
     for line in goals["lines"]:
         print(line)
@@ -141,7 +148,8 @@ def _goals(results: list[dict], mean: dict[str, float]) -> dict:
     beyond = [f"{d['device']} {d['oracle'] / d['bound']:.3f}" for d in scored if d["oracle"] < GOAL_RATIO * d["bound"]]
     vs_oracle = [d for d in scored if d["within10"] >= GOAL_RATIO * min(d["oracle"], d["bound"])]
     named = f" ({', '.join(beyond)})" if beyond else ""
-    lines.append(f"reach: the oracle (best direction known, level from the same samples) stays below {GOAL_RATIO:.0%} "
+    lines.append(f"reach: the oracle (best direction and residual shape known, level from the same samples) stays "
+                 f"below {GOAL_RATIO:.0%} "
                  f"of the bound on {len(beyond)} of {len(scored)} devices{named}"
                  f"; the predictor is within {GOAL_RATIO:.0%} of min(oracle, bound) on {len(vs_oracle)} of "
                  f"{len(scored)}")

@@ -50,17 +50,40 @@ def test_bound_errors_are_clear():
 
 def test_few_shot_reference_pays_for_a_level_read_off_the_samples():
     table = _noise_table()
-    ref = few_shot_reference(table, shots=10, seeds=200, devices=["b", "noisy"])
+    ref = few_shot_reference(table, shots=10, seeds=200, devices=["b", "noisy"], level="mean")
     assert ref["b"] == 1.0  # an exact copy: any level from exact samples is exact
     # log error ~ N(0, 0.1) and the level's error ~ N(0, 0.1^2 / 10): the sum has sd 0.1 * sqrt(1.1) = 0.1049,
     # so the share is Φ(0.0953 / 0.1049) - Φ(-0.1054 / 0.1049) = 0.661, below the bound's 0.684
     assert ref["noisy"] == pytest.approx(0.661, abs=0.01)
+    # Gaussian noise: the maximum-likelihood shift is the mean, so knowing the shape adds nothing
+    shape = few_shot_reference(table, shots=10, seeds=200, devices=["b", "noisy"])
+    assert shape["b"] == 1.0 and shape["noisy"] == pytest.approx(0.661, abs=0.01)
     with pytest.raises(PredictorError, match="leaves no row to score"):
         few_shot_reference(table, shots=len(table.index))
     with pytest.raises(PredictorError, match="shots and seeds must be >= 1"):
         few_shot_reference(table, seeds=0)
     with pytest.raises(PredictorError, match="bounds has no entry for noisy"):
         few_shot_reference(table, devices=["noisy"], bounds={})
+    with pytest.raises(PredictorError, match="unknown level 'median'; levels: shape, mean"):
+        few_shot_reference(table, level="median")
+
+
+def test_few_shot_reference_reads_the_level_of_a_two_state_device_by_its_shape():
+    """70% of rows 6% fast, 30% 15% slow (a CPU switching clock states): the mean of 10 lands between the modes."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    a = np.exp(rng.normal(2.0, 0.5, n))
+    state = np.where(rng.random(n) < 0.3, 0.14, -0.06)  # log ms; mean 0 over the states
+    table = LatencyTable("nb201", rng.integers(0, 5, (n, 6)), ["a", "two"],
+                         np.c_[a, a * np.exp(state + rng.normal(0.0, 0.01, n))])
+    bound = within_bounds(table)["two"].bound
+    assert bound == pytest.approx(0.72, abs=0.02)  # the fast state is within ±10% of the mean level, the slow not
+    shape = few_shot_reference(table, seeds=200, devices=["two"])["two"]
+    mean = few_shot_reference(table, seeds=200, devices=["two"], level="mean")["two"]
+    # 10 samples hold k ~ Bin(10, 0.3) slow ones; their mean is 0.2 (k/10 - 0.3) off and loses the fast rows
+    # when k >= 5 (15% of draws). The density's shift is found whatever k is.
+    assert shape == pytest.approx(bound, abs=0.005)
+    assert mean < bound - 0.03
 
 
 def _device_table(n: int = 2000) -> LatencyTable:
