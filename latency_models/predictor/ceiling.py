@@ -28,7 +28,7 @@ level (one number) off the same ``shots`` samples a few-shot predictor gets. How
 
 - ``level="shape"`` (the default): the oracle also knows the shape of the device's residual (a kernel density
   of all its rows) and takes the maximum-likelihood shift of that density given the samples. This is what the
-  samples allow at all; on NB201 it stays within 95% of the bound on every device but silver_4114.
+  samples allow at all; on NB201 (seeds 0-9) it stays within 95% of the bound on every device but silver_4114.
 - ``level="mean"``: the mean log residual of the samples, what a head with Gaussian noise reads. Where the
   residual is skewed or bimodal (gold_6240 switched between two clock states over its campaign: about 70% of
   rows near -0.04, 30% near +0.12 in log ms), the mean of 10 samples lands between the modes and loses share
