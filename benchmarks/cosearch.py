@@ -119,15 +119,15 @@ def _run(job: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
     try:
         res = run_search(cfg, verbose=False)
     except UserError as e:  # e.g. the network found for a fixed accelerator draws more than the power budget
-        return {"space": job["space"], "run": job["label"], "error": str(e), "seconds": time.time() - t0,
-                "prior_lxe": job.get("prior_lxe")}
+        return {"space": job["space"], "seed": job["seed"], "run": job["label"], "error": str(e),
+                "seconds": time.time() - t0, "prior_lxe": job.get("prior_lxe")}
     report = json.loads((res.run_dir / "report.json").read_text())
     chosen = [p for p in report["seen"]["points"] if p.get("chosen")]
     m = res.arch.metrics
     trained = _train_alone(res.arch, job["train_steps"], res.run_dir.parent / f"{job['name']}-train")
-    row = {"space": job["space"], "run": job["label"], "engine": m["hw/engine"], "latency_ms": m["hw/latency_ms"],
-           "energy_mj": m["hw/energy_mj"], "latency_x_energy": m["hw/latency_x_energy"],
-           "area_mm2": m["hw/area_mm2"], "power_w": m["hw/power_w"],
+    row = {"space": job["space"], "seed": job["seed"], "run": job["label"], "engine": m["hw/engine"],
+           "latency_ms": m["hw/latency_ms"], "energy_mj": m["hw/energy_mj"],
+           "latency_x_energy": m["hw/latency_x_energy"], "area_mm2": m["hw/area_mm2"], "power_w": m["hw/power_w"],
            "supernet": chosen[0]["acc"] if chosen else None, "trained": trained["valid"]["last_acc"],
            "test": trained["test"]["acc"], "archid": res.arch.archid,
            "choices": dict(res.arch.choices), "seconds": time.time() - t0}
@@ -192,9 +192,10 @@ def _summary(rows: list[dict[str, Any]]) -> str:
     for space in dict.fromkeys(r["space"] for r in rows):
         ratios, wins = [], 0
         for seed in sorted({r["seed"] for r in rows if r["space"] == space}):
-            mine = [r for r in rows if r["space"] == space and r["seed"] == seed and "error" not in r]
-            co = next((r for r in mine if r["run"] == "co-search"), None)
-            fixed = [r for r in mine if r["run"].startswith("fixed")]
+            mine = [r for r in rows if r["space"] == space and r["seed"] == seed]
+            co = next((r for r in mine if r["run"] == "co-search" and "error" not in r), None)
+            tried = [r for r in mine if r["run"].startswith("fixed")]
+            fixed = [r for r in tried if "error" not in r]
             if co is None:
                 lines.append(f"{space:<6} {seed:>4} the co-search found no pair within the budgets")
                 continue
@@ -206,7 +207,6 @@ def _summary(rows: list[dict[str, Any]]) -> str:
             ratios.append(ratio)
             wins += ratio < 1.0
             # fixed accelerators whose network broke a budget count as beaten: they have no valid pair
-            tried = [r for r in rows if r["space"] == space and r["seed"] == seed and r["run"].startswith("fixed")]
             beaten = sum("error" in r or co["latency_x_energy"] < r["latency_x_energy"] for r in tried)
             prior = min(tried, key=lambda r: r["prior_lxe"])  # the pick before any search: best for uniform α
             pick = "over budget" if "error" in prior else f"{prior['latency_x_energy'] * 1e3:.4f}"
@@ -246,9 +246,6 @@ def main() -> None:
     with mp.get_context("spawn").Pool(args.workers) as pool:
         done = pool.map(_run, jobs, chunksize=1)
     rows = [r for d in done for r in (d if isinstance(d, list) else [d])]
-    for job, d in zip(jobs, done):
-        for r in d if isinstance(d, list) else [d]:
-            r["seed"] = job["seed"]
     for seed in range(args.seeds):
         if args.seeds > 1:
             print(f"\nseed {seed}")

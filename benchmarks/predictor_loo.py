@@ -83,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.space}: {len(x_all)} archs, {len(devices)} target devices ({args.split}), {args.shots} shots, "
           f"seeds 0..{args.seeds - 1}, method {args.method}{'' if not args.no_blend else ', no blend'}")
     print(f"{'device':16s} {'rho':>6s} {'±10%':>6s} {'bound':>6s} {'ratio':>6s} {'oracle':>6s} {'o.mean':>6s} | "
-          f"{'add rho':>7s} "
-          f"{'add ±10%':>8s} | fit ms")
+          f"{'add rho':>7s} {'add ±10%':>8s} | fit ms")
     for dev in devices:
         y_all = table.column(dev)
         measured = np.flatnonzero(np.isfinite(y_all))
