@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from hwnas.api.files import make_dir, write_bytes_atomic
-from hwnas.latency_models.predictor.bayes import bayes_head, device_prior
+from hwnas.latency_models.predictor.bayes import bayes_head, device_heads, device_prior
 from hwnas.latency_models.predictor.data import HERE, LatencyTable, match_device
 from hwnas.latency_models.predictor.schema import ArchLike, PredictorError, Probs, SpaceSchema, get_schema
 from hwnas.latency_models.predictor.tied import (
@@ -101,7 +101,8 @@ class LatencyPredictor(nn.Module):
         self.register_load_state_dict_post_hook(lambda module, _keys: module._sync_mix())
         self.target: str | None = None
         self.meta: dict[str, Any] = {}
-        self._prior: tuple[np.ndarray, np.ndarray] | None = None  # bayes head prior, from the trunk (not saved)
+        # The bayes head's prior (mean, cov, heads), from the trunk; not saved.
+        self._prior: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # ---- features ------------------------------------------------------------------------------------------
     def _ref_encoding(self) -> torch.Tensor:
@@ -129,12 +130,13 @@ class LatencyPredictor(nn.Module):
         return self
 
     @torch.no_grad()
-    def _head_prior(self) -> tuple[np.ndarray, np.ndarray]:
+    def _head_prior(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # Computed on first use rather than stored: files saved before it existed adapt the same way.
         if self._prior is None:
             f = self.trunk(self._ref_encoding()).double().numpy()
             z = (f - self.dev_mean.double().numpy()) / self.dev_std.double().numpy()
-            self._prior = device_prior(f, z)
+            heads = device_heads(f, z)
+            self._prior = (*device_prior(f, z, heads=heads), heads)
         return self._prior
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -259,7 +261,7 @@ class LatencyPredictor(nn.Module):
 
         log_ev: float | None = None
         if prior is not None:
-            w, b, log_ev = bayes_head(z, np.log(y), prior_mean=prior[0], prior_cov=prior[1],
+            w, b, log_ev = bayes_head(z, np.log(y), prior_mean=prior[0], prior_cov=prior[1], heads=prior[2],
                                       spread=stats["dev_std"], center=stats["feat_mean"])
         else:
             w, b = head(np.arange(len(y)))
