@@ -19,7 +19,8 @@ split is read once per network and decides nothing). Runs go two at a time, one 
 
 With ``--seeds N`` every search runs at seeds 0 .. N-1 (the recipe's ``seed``: data split, weights, α). A summary
 per space and seed ends the output: the co-searched pair against the best fixed search of that seed, against the
-accelerator one would fix before searching, and how many fixed searches it beats.
+accelerator one would fix before searching, and how many fixed searches it beats; then the same by the search's
+objective (held-out error and cost together), with how many fixed pairs it dominates or is dominated by.
 
 What it found (``--seeds 3``, 36 searches in 1451 s on 2 cores; latency x energy in 1e-3 ms·mJ):
 
@@ -30,10 +31,19 @@ What it found (``--seeds 3``, 36 searches in 1451 s on 2 cores; latency x energy
 - Against the accelerator one would fix before searching (lowest latency x energy for the uniform network
   distribution): that search's network broke the 3 W power budget at every FBNet seed and at NB201 seed 0;
   at NB201 seeds 1 and 2 it gave 1.081 and 0.333 against the co-search's 0.209 and 0.690.
-- So one co-search is not reliably better than the best of five fixed searches at this CPU size (80-90 steps:
-  the hardware α move at most arch_lr per Adam step, 0.5 in all, and stay far from one-hot); it always returns
-  a pair within the budgets, which the a-priori fixed pick did not at 4 of 6 seeds. A hardware α learning rate
-  10x the network's changed single runs by 0.27x to 1.56x without a consistent direction (not adopted).
+- Latency x energy alone rewards collapsed networks: FBNet seed 1's best fixed search (bitserial, 1.313) holds
+  out 0.166 accuracy against the co-search's 0.472. Scored as the search scores a pair, (1 - held-out accuracy of
+  the network trained alone) x (latency / T)^beta x (energy / T)^beta with the recipe's terms, the co-search is
+  below the best of the five fixed searches at 2 of 3 seeds in each space (NB201 0.367 vs 0.492, 0.314 vs 0.401,
+  0.470 vs 0.289; FBNet 0.401 vs 0.461, 0.463 vs 0.520, 0.482 vs 0.347), geometric mean ratio 0.984 (NB201) and
+  1.024 (FBNet): one co-search is on a par with the best of five fixed searches chosen in hindsight. No fixed
+  pair dominates it (better held-out accuracy and lower latency x energy) at seeds 0 and 1; two do at seed 2.
+  (The same run's rows, scored by this summary.)
+- So by latency x energy alone one co-search is not reliably better than the best of five fixed searches at this
+  CPU size (80-90 steps: the hardware α move at most arch_lr per Adam step, 0.5 in all, and stay far from
+  one-hot); it always returns a pair within the budgets, which the a-priori fixed pick did not at 4 of 6 seeds.
+  A hardware α learning rate 10x the network's changed single runs by 0.27x to 1.56x without a consistent
+  direction (not adopted).
 
 Run:
     python benchmarks/cosearch.py                 # both spaces, about 11 minutes on 2 cores
@@ -179,8 +189,9 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _summary(rows: list[dict[str, Any]]) -> str:
-    """Per space and seed: the co-searched pair against the fixed accelerators.
+def _summary(rows: list[dict[str, Any]], terms: dict[str, list[tuple[str, float, float]]] | None = None) -> str:
+    """Per space and seed: the co-searched pair against the fixed accelerators; with ``terms`` (per space, from
+    :func:`cost_terms`) also scored by the search's objective (:func:`_objective_summary`).
 
     ``a-priori fixed`` is the search for the fixed accelerator one would pick before searching (the lowest
     latency x energy for the uniform network distribution); ``best fixed`` the best of all fixed searches in
@@ -216,7 +227,62 @@ def _summary(rows: list[dict[str, Any]]) -> str:
         if ratios:
             lines.append(f"{space:<6} co-search below the best fixed accelerator at {wins} of {len(ratios)} seeds; "
                          f"geometric mean ratio {math.prod(ratios) ** (1 / len(ratios)):.3f}")
+    if terms:
+        lines += ["", _objective_summary(rows, terms)]
     return "\n".join(lines)
+
+
+def _objective(row: dict[str, Any], terms: list[tuple[str, float, float]]) -> float:
+    """The search loss's form for a selected pair: held-out error (of the network trained alone) in place of the
+    cross-entropy, times ``(metric / value) ** beta`` for each multiplicative cost term."""
+    return (1.0 - row["trained"]) * math.prod((row[m] / v) ** b for m, v, b in terms)
+
+
+def _objective_summary(rows: list[dict[str, Any]], terms: dict[str, list[tuple[str, float, float]]]) -> str:
+    """Per space and seed, the pairs scored as the search scores them: error and cost together.
+
+    Latency x energy alone rewards a network that the cost terms drove to parameter-free ops (an FBNet fixed search
+    reached the lowest latency x energy at 0.17 held-out accuracy). ``beats``: fixed searches with a higher objective
+    or no pair within the budgets; ``dominates`` / ``dominated``: fixed pairs worse (better) on both held-out
+    accuracy and latency x energy.
+    """
+    lines = [f"{'space':<6} {'seed':>4} {'co-search objective':>19} {'best fixed objective':>20} {'ratio':>6} "
+             f"{'beats':>8} {'dominates':>9} {'dominated':>9}  best fixed"]
+    for space in dict.fromkeys(r["space"] for r in rows):
+        if space not in terms:
+            continue
+        ratios = []
+        for seed in sorted({r["seed"] for r in rows if r["space"] == space}):
+            mine = [r for r in rows if r["space"] == space and r["seed"] == seed]
+            co = next((r for r in mine if r["run"] == "co-search" and "error" not in r), None)
+            tried = [r for r in mine if r["run"].startswith("fixed")]
+            fixed = [r for r in tried if "error" not in r]
+            if co is None or not fixed:
+                continue  # named in the summary above
+            score = {id(r): _objective(r, terms[space]) for r in [co, *fixed]}
+            best = min(fixed, key=lambda r: score[id(r)])
+            ratio = score[id(co)] / score[id(best)]
+            ratios.append(ratio)
+            beaten = sum("error" in r or score[id(co)] < score[id(r)] for r in tried)
+            dom = sum(co["trained"] >= r["trained"] and co["latency_x_energy"] <= r["latency_x_energy"] for r in fixed)
+            under = sum(co["trained"] <= r["trained"] and co["latency_x_energy"] >= r["latency_x_energy"]
+                        for r in fixed)
+            lines.append(f"{space:<6} {seed:>4} {score[id(co)]:>19.4f} {score[id(best)]:>20.4f} {ratio:>6.3f} "
+                         f"{beaten:>3d} of {len(tried):<2d} {dom:>9d} {under:>9d}  {best['engine']}")
+        if ratios:
+            wins = sum(r < 1.0 for r in ratios)
+            lines.append(f"{space:<6} by the objective, co-search below the best fixed accelerator at {wins} of "
+                         f"{len(ratios)} seeds; geometric mean ratio {math.prod(ratios) ** (1 / len(ratios)):.3f}")
+    lines.append("objective: (1 - trained accuracy) x (latency / T)^beta x (energy / T)^beta, the recipe's cost terms "
+                 "(trained: held-out accuracy of the network trained alone; the test split decides nothing)")
+    return "\n".join(lines)
+
+
+def cost_terms(recipe: str) -> list[tuple[str, float, float]]:
+    """``(metric, value, beta)`` of the recipe's multiplicative cost terms (the hinge budgets are met by every pair)."""
+    from hwnas.search import load_search_config
+
+    return [(c.metric, c.value, c.beta) for c in load_search_config(recipe, []).cost if c.form == "mul"]
 
 
 def main() -> None:
@@ -250,7 +316,7 @@ def main() -> None:
         if args.seeds > 1:
             print(f"\nseed {seed}")
         print(_table([r for r in rows if r["seed"] == seed]))
-    print("\n" + _summary(rows))
+    print("\n" + _summary(rows, {space: cost_terms(RECIPES[space]) for space in args.spaces}))
     print(f"{len(jobs)} searches in {time.time() - t0:.0f} s; runs in {out}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
