@@ -7,6 +7,9 @@ and score the predictions on all other architectures of the table: Spearman's ra
 share within ±10% of the measured latency. The baseline is a per-decision additive model (minimum-norm
 least squares in ms) fitted on the same samples.
 
+With ``--design`` the 10 archs are those :mod:`~hwnas.latency_models.predictor.design` picks (what ``hwnas predictor
+suggest`` lists) from a pool of 1,000 drawn with the seed, as a user who times the suggested archs would have them.
+
 Each device's share is set next to its bound (``benchmarks/predictor_ceiling.py``, the held-out share
 of fits on all rows of the device: :func:`~hwnas.latency_models.predictor.ceiling.within_bounds`) and
 divided by it. The goals (issue 9, HELP's 10-shot setting) end the output as PASS/FAIL lines: mean
@@ -24,6 +27,7 @@ Run:
     python benchmarks/predictor_loo.py --space nb201 --seeds 3
     python benchmarks/predictor_loo.py --space fbnet --seeds 3 --json out.json
     python benchmarks/predictor_loo.py --space nb201 --seeds 10 --no-blend   # the head alone
+    python benchmarks/predictor_loo.py --space nb201 --seeds 10 --design     # the archs `predictor suggest` lists
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import torch
 from hwnas.latency_models.predictor.additive import AdditivePredictor
 from hwnas.latency_models.predictor.ceiling import few_shot_reference, within_bounds
 from hwnas.latency_models.predictor.data import full_devices, read_shared_table
+from hwnas.latency_models.predictor.design import POOL, design_pool
 from hwnas.latency_models.predictor.model import METHODS, LatencyPredictor, pretrain
 from hwnas.latency_models.predictor.sweep import spearman, within
 
@@ -59,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-blend", action="store_true", help="adapt the head only (no tied-cost additive blend)")
     ap.add_argument("--method", choices=list(METHODS), default="bayes",
                     help="the head's adaptation (LatencyPredictor.adapt)")
+    ap.add_argument("--design", action="store_true",
+                    help="measure the archs predictor.design picks from a pool of 1,000 drawn with the seed, not "
+                    "random ones (the oracle columns stay those of random draws)")
     ap.add_argument("--split", choices=["all", "dev", "test"], default="all",
                     help="devices: all, or the development half the adaptation's fixed settings were chosen on "
                     "(every second one sorted by name), or the rest")
@@ -81,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                                      level="mean")
     results = []
     print(f"{args.space}: {len(x_all)} archs, {len(devices)} target devices ({args.split}), {args.shots} shots, "
-          f"seeds 0..{args.seeds - 1}, method {args.method}{'' if not args.no_blend else ', no blend'}")
+          f"seeds 0..{args.seeds - 1}, method {args.method}{'' if not args.no_blend else ', no blend'}"
+          f"{', designed samples' if args.design else ''}")
     print(f"{'device':16s} {'rho':>6s} {'±10%':>6s} {'bound':>6s} {'ratio':>6s} {'oracle':>6s} {'o.mean':>6s} | "
           f"{'add rho':>7s} {'add ±10%':>8s} | fit ms")
     for dev in devices:
@@ -92,10 +101,14 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for seed in range(args.seeds):
             rng = np.random.default_rng(seed)
-            idx = rng.choice(n, args.shots, replace=False)
-            rest = np.setdiff1d(np.arange(n), idx)
             t0 = time.perf_counter()
             pred = base.without_device(dev) if dev in base.devices else base  # partial devices: never used
+            if args.design:
+                pool = rng.choice(n, min(POOL, n), replace=False)
+                idx = pool[design_pool(pred, x[pool], args.shots)]
+            else:
+                idx = rng.choice(n, args.shots, replace=False)
+            rest = np.setdiff1d(np.arange(n), idx)
             # adapt() takes ArchSpecs or strings; encodings of the table's archs are passed via the schema.
             archs = [schema.parse(schema.format(_arch(schema, index[i]))) for i in idx]
             pred.adapt(archs, y[idx], name=dev, method=args.method, blend=not args.no_blend)

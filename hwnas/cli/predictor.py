@@ -1,6 +1,7 @@
-r"""``hwnas predictor``: learned latency/energy predictors: adapt, sweep, train, predict.
+r"""``hwnas predictor``: learned latency/energy predictors: suggest, adapt, sweep, train, predict.
 
 Examples:
+    hwnas predictor suggest --space nb201 --count 10 --out TRAIN.csv
     hwnas predictor fit --space nb201 --train TRAIN.csv --exclude-device pixel3 --out p.pt
     hwnas predictor predict p.pt --archs ARCHS.csv --out PRED.csv
     hwnas predictor devices --space fbnet
@@ -8,7 +9,8 @@ Examples:
         --target tpe:systolic-32x32-ws-int8 --samples 300 --out p.pt
     hwnas predictor train --space fbnet --train PAIRS.csv --metric energy_mj --out p.pt
 
-``fit`` adapts the predictor pretrained on the 27 devices of NAS-Bench-201 / FBNet to a new device;
+``suggest`` lists the archs to time on a new device (those that tell the adaptation the most; fill in their
+``latency_ms`` column), ``fit`` adapts the predictor pretrained on the 27 devices of NAS-Bench-201 / FBNet to it;
 ``sweep`` and ``train`` make one for any space from a target (TPE engine, lookup table, this machine)
 or from measured pairs.
 
@@ -37,10 +39,20 @@ SPACES = ("nb201", "fbnet")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("predictor", help="learned latency/energy predictors: fit, sweep, train, predict",
+    p = subparsers.add_parser("predictor",
+                              help="learned latency/energy predictors: suggest, fit, sweep, train, predict",
                               description=plain_text(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="predictor_cmd", metavar="ACTION")
     sub.required = True
+    g = sub.add_parser("suggest", help="the archs to measure on a new device before fit (a Bayesian design)")
+    g.add_argument("--space", required=True, choices=SPACES)
+    g.add_argument("--count", type=int, default=10, help="how many archs (default 10)")
+    g.add_argument("--exclude-device", default=None, metavar="NAME",
+                   help="a shipped device that fit will exclude (design for the predictor without it)")
+    g.add_argument("--pretrained", default=None, metavar="PATH", help="design for this predictor, not the shipped one")
+    g.add_argument("--seed", type=int, default=0, help="seed of the candidate pool: another list of the same quality")
+    g.add_argument("--out", required=True, type=Path,
+                   help="CSV to write (arch,latency_ms; latency_ms empty): fill it in and pass it to fit --train")
     f = sub.add_parser("fit", help="adapt the shipped predictor to a device from a few (arch, latency_ms) rows")
     f.add_argument("--space", required=True, choices=SPACES)
     f.add_argument("--train", required=True, type=Path, help="CSV with columns arch,latency_ms")
@@ -81,6 +93,8 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
 def _latencies(path: Path, rows: list[dict[str, str]]) -> list[float]:
     out = []
     for i, r in enumerate(rows, start=2):
+        if not r["latency_ms"]:
+            raise UserError(f"{path}:{i}: latency_ms is empty: time {r['arch']} on the device and fill it in")
         try:
             v = float(r["latency_ms"])
         except ValueError:
@@ -120,6 +134,33 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _suggest(args: argparse.Namespace) -> int:
+    from hwnas.latency_models.predictor.design import suggest_archs
+    from hwnas.latency_models.predictor.model import LatencyPredictor
+    from hwnas.latency_models.predictor.schema import PredictorError
+
+    pred = LatencyPredictor.load(args.pretrained or args.space)
+    if pred.schema.space != args.space:
+        raise UserError(f"{args.pretrained}: a predictor for space {pred.schema.space!r}, not {args.space!r}")
+    try:
+        if args.exclude_device is not None:
+            pred = pred.without_device(args.exclude_device)
+        archs = suggest_archs(pred, args.count, seed=args.seed)
+    except PredictorError as e:
+        raise UserError(str(e)) from None
+    make_dir(args.out.parent, what="output folder", fix="pass another --out")
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["arch", "latency_ms"])
+    for a in archs:
+        w.writerow([a, ""])
+    write_bytes_atomic(args.out, buf.getvalue().encode("utf-8"), what="suggestions file")
+    exclude = f" --exclude-device {args.exclude_device}" if args.exclude_device else ""
+    print(f"{len(archs)} {args.space} archs to measure -> {args.out}; fill in latency_ms, then: "
+          f"hwnas predictor fit --space {args.space} --train {args.out}{exclude} --out p.pt")
+    return 0
+
+
 def _predict(args: argparse.Namespace) -> int:
     from hwnas.latency_models.predictor.model import LatencyPredictor
 
@@ -150,5 +191,5 @@ def _devices(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"fit": _fit, "predict": _predict, "devices": _devices, "sweep": run_sweep,
+    return {"suggest": _suggest, "fit": _fit, "predict": _predict, "devices": _devices, "sweep": run_sweep,
             "train": run_train}[args.predictor_cmd](args)
