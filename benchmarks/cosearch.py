@@ -43,12 +43,16 @@ What it found (``--seeds 3``, 36 searches in 1451 s on 2 cores; latency x energy
   CPU size (80-90 steps: the hardware α move at most arch_lr per Adam step, 0.5 in all, and stay far from
   one-hot); it always returns a pair within the budgets, which the a-priori fixed pick did not at 4 of 6 seeds.
   A hardware α learning rate 10x the network's changed single runs by 0.27x to 1.56x without a consistent
-  direction (not adopted).
+  direction (not adopted). Nor was weighting the network's cost by the accelerators it would be paired with
+  (each configuration's probability times softmin(β·log latency x energy / 0.3), budget breakers suppressed):
+  by the objective it changed the six co-searches by 1.11x, 0.88x, 0.77x (NB201) and 1.47x, 0.94x, 1.32x
+  (FBNet).
 
 Run:
     python benchmarks/cosearch.py                 # both spaces, about 11 minutes on 2 cores
     python benchmarks/cosearch.py --seeds 3       # the same at seeds 0, 1, 2 and a summary, about 25 minutes
     python benchmarks/cosearch.py --quick         # a minute or two: a smoke test of the whole benchmark
+    python benchmarks/cosearch.py --seeds 3 --steps-scale 2   # searches twice as long
     python benchmarks/cosearch.py --spaces nb201 --json out.json
 """
 
@@ -278,6 +282,20 @@ def _objective_summary(rows: list[dict[str, Any]], terms: dict[str, list[tuple[s
     return "\n".join(lines)
 
 
+def _scaled_steps(recipe: str, scale: float, quick: bool) -> list[str]:
+    """The override that makes each epoch of ``recipe`` ``scale`` times as long (none at 1 or with --quick)."""
+    if scale == 1.0 or quick:
+        return []
+    if scale <= 0:
+        raise SystemExit(f"--steps-scale must be > 0, got {scale}")
+    from hwnas.search import load_search_config
+
+    steps = load_search_config(recipe, []).train.max_steps_per_epoch
+    if steps is None:
+        raise SystemExit(f"recipe {recipe} has no train.max_steps_per_epoch to scale")
+    return [f"train.max_steps_per_epoch={max(1, round(steps * scale))}"]
+
+
 def cost_terms(recipe: str) -> list[tuple[str, float, float]]:
     """``(metric, value, beta)`` of the recipe's multiplicative cost terms (the hinge budgets are met by every pair)."""
     from hwnas.search import load_search_config
@@ -292,6 +310,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--train-steps", type=int, default=60, help="steps of the stand-alone training of each network")
     ap.add_argument("--seeds", type=int, default=1, help="run every search at seeds 0 .. N-1")
+    ap.add_argument("--steps-scale", type=float, default=1.0,
+                    help="multiply each recipe's train.max_steps_per_epoch (longer searches, same epochs)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     overrides = ["train.epochs=1", "train.max_steps_per_epoch=3", "train.eval_batches=2"] if args.quick else []
@@ -299,9 +319,9 @@ def main() -> None:
     out = tempfile.mkdtemp(prefix="hwnas-cosearch-")
     jobs = []
     for seed in range(args.seeds):
-        seeded = [*overrides, f"seed={seed}"]
         for space in args.spaces:
             recipe = RECIPES[space]
+            seeded = [*overrides, *_scaled_steps(recipe, args.steps_scale, args.quick), f"seed={seed}"]
             jobs.append({"space": space, "recipe": recipe, "overrides": seeded, "kwargs": None, "label": "co-search",
                          "out": out, "name": f"{space}-co-s{seed}", "train_steps": train_steps, "seed": seed})
             for k, fixed in enumerate(fixed_accelerators(recipe, seeded)):
