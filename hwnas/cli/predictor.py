@@ -137,17 +137,13 @@ def _fit(args: argparse.Namespace) -> int:
 def _suggest(args: argparse.Namespace) -> int:
     from hwnas.latency_models.predictor.design import suggest_archs
     from hwnas.latency_models.predictor.model import LatencyPredictor
-    from hwnas.latency_models.predictor.schema import PredictorError
 
     pred = LatencyPredictor.load(args.pretrained or args.space)
     if pred.schema.space != args.space:
         raise UserError(f"{args.pretrained}: a predictor for space {pred.schema.space!r}, not {args.space!r}")
-    try:
-        if args.exclude_device is not None:
-            pred = pred.without_device(args.exclude_device)
-        archs = suggest_archs(pred, args.count, seed=args.seed)
-    except PredictorError as e:
-        raise UserError(str(e)) from None
+    if args.exclude_device is not None:
+        pred = pred.without_device(args.exclude_device)
+    archs = suggest_archs(pred, args.count, seed=args.seed)  # PredictorError is a UserError: one line
     make_dir(args.out.parent, what="output folder", fix="pass another --out")
     buf = io.StringIO(newline="")
     w = csv.writer(buf)

@@ -76,6 +76,10 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
          "has no target device"),
         (["predictor", "predict", str(tmp_path / "nope.pt"), "--archs", str(good), "--out", "o.csv"],
          "does not exist"),
+        (["predictor", "suggest", "--space", "nb201", "--count", "0", "--out", str(tmp_path / "s.csv")],
+         "cannot pick 0 archs from a pool of 1000: ask for 1..1000"),
+        (["predictor", "suggest", "--space", "nb201", "--exclude-device", "pixel9", "--out", str(tmp_path / "s.csv")],
+         "unknown device 'pixel9'"),
     ]
     for argv, msg in cases:
         assert main(argv) == 2, argv
