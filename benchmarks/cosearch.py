@@ -39,6 +39,11 @@ What it found (``--seeds 3``, 36 searches in 1451 s on 2 cores; latency x energy
   1.024 (FBNet): one co-search is on a par with the best of five fixed searches chosen in hindsight. No fixed
   pair dominates it (better held-out accuracy and lower latency x energy) at seeds 0 and 1; two do at seed 2.
   (The same run's rows, scored by this summary.)
+- Searches twice as long (``--seeds 3 --steps-scale 2``, 36 searches in 2406 s): by the objective the co-search
+  is below the best fixed search at 2 of 3 seeds in each space (NB201 0.321 vs 0.325, 0.439 vs 0.550, 0.466 vs
+  0.376; FBNet 0.298 vs 0.577, 0.396 vs 0.280, 0.454 vs 0.456), geometric mean ratio 0.993 (NB201) and 0.900
+  (FBNet); it beats 3 to 5 of the 5 fixed searches each time, and only at NB201 seed 2 do fixed pairs (two)
+  dominate it. By latency x energy alone: 1 of 3 (NB201, geometric mean 1.047) and 2 of 3 (FBNet, 0.823).
 - So by latency x energy alone one co-search is not reliably better than the best of five fixed searches at this
   CPU size (80-90 steps: the hardware α move at most arch_lr per Adam step, 0.5 in all, and stay far from
   one-hot); it always returns a pair within the budgets, which the a-priori fixed pick did not at 4 of 6 seeds.
