@@ -198,6 +198,22 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _by_seed(rows: list[dict[str, Any]], space: str) -> Any:
+    """Per seed of ``space``: ``(seed, co, tried, fixed)`` with ``co`` the co-search's pair (None if it found none),
+    ``tried`` every fixed search and ``fixed`` those with a pair within the budgets."""
+    for seed in sorted({r["seed"] for r in rows if r["space"] == space}):
+        mine = [r for r in rows if r["space"] == space and r["seed"] == seed]
+        co = next((r for r in mine if r["run"] == "co-search" and "error" not in r), None)
+        tried = [r for r in mine if r["run"].startswith("fixed")]
+        yield seed, co, tried, [r for r in tried if "error" not in r]
+
+
+def _tally(space: str, ratios: list[float], by: str) -> str:
+    wins = sum(r < 1.0 for r in ratios)
+    return (f"{space:<6} {by}co-search below the best fixed accelerator at {wins} of {len(ratios)} seeds; "
+            f"geometric mean ratio {math.prod(ratios) ** (1 / len(ratios)):.3f}")
+
+
 def _summary(rows: list[dict[str, Any]], terms: dict[str, list[tuple[str, float, float]]] | None = None) -> str:
     """Per space and seed: the co-searched pair against the fixed accelerators; with ``terms`` (per space, from
     :func:`cost_terms`) also scored by the search's objective (:func:`_objective_summary`).
@@ -210,12 +226,8 @@ def _summary(rows: list[dict[str, Any]], terms: dict[str, list[tuple[str, float,
     lines = [f"{'space':<6} {'seed':>4} {'co-search lat x en':>18} {'a-priori fixed':>14} {'best fixed lat x en':>19} "
              f"{'ratio':>6} {'beats':>6} {'trained co / fixed':>18}  best fixed"]
     for space in dict.fromkeys(r["space"] for r in rows):
-        ratios, wins = [], 0
-        for seed in sorted({r["seed"] for r in rows if r["space"] == space}):
-            mine = [r for r in rows if r["space"] == space and r["seed"] == seed]
-            co = next((r for r in mine if r["run"] == "co-search" and "error" not in r), None)
-            tried = [r for r in mine if r["run"].startswith("fixed")]
-            fixed = [r for r in tried if "error" not in r]
+        ratios = []
+        for seed, co, tried, fixed in _by_seed(rows, space):
             if co is None:
                 lines.append(f"{space:<6} {seed:>4} the co-search found no pair within the budgets")
                 continue
@@ -225,7 +237,6 @@ def _summary(rows: list[dict[str, Any]], terms: dict[str, list[tuple[str, float,
             best = min(fixed, key=lambda r: r["latency_x_energy"])
             ratio = co["latency_x_energy"] / best["latency_x_energy"]
             ratios.append(ratio)
-            wins += ratio < 1.0
             # fixed accelerators whose network broke a budget count as beaten: they have no valid pair
             beaten = sum("error" in r or co["latency_x_energy"] < r["latency_x_energy"] for r in tried)
             prior = min(tried, key=lambda r: r["prior_lxe"])  # the pick before any search: best for uniform α
@@ -234,8 +245,7 @@ def _summary(rows: list[dict[str, Any]], terms: dict[str, list[tuple[str, float,
                          f"{best['latency_x_energy'] * 1e3:>19.4f} {ratio:>6.3f} {beaten:>2d} of {len(tried)} "
                          f"{co['trained']:>8.3f} / {best['trained']:<7.3f}  {best['engine']}")
         if ratios:
-            lines.append(f"{space:<6} co-search below the best fixed accelerator at {wins} of {len(ratios)} seeds; "
-                         f"geometric mean ratio {math.prod(ratios) ** (1 / len(ratios)):.3f}")
+            lines.append(_tally(space, ratios, ""))
     if terms:
         lines += ["", _objective_summary(rows, terms)]
     return "\n".join(lines)
@@ -257,31 +267,23 @@ def _objective_summary(rows: list[dict[str, Any]], terms: dict[str, list[tuple[s
     """
     lines = [f"{'space':<6} {'seed':>4} {'co-search objective':>19} {'best fixed objective':>20} {'ratio':>6} "
              f"{'beats':>8} {'dominates':>9} {'dominated':>9}  best fixed"]
-    for space in dict.fromkeys(r["space"] for r in rows):
-        if space not in terms:
-            continue
+    for space in [sp for sp in dict.fromkeys(r["space"] for r in rows) if sp in terms]:
         ratios = []
-        for seed in sorted({r["seed"] for r in rows if r["space"] == space}):
-            mine = [r for r in rows if r["space"] == space and r["seed"] == seed]
-            co = next((r for r in mine if r["run"] == "co-search" and "error" not in r), None)
-            tried = [r for r in mine if r["run"].startswith("fixed")]
-            fixed = [r for r in tried if "error" not in r]
+        for seed, co, tried, fixed in _by_seed(rows, space):
             if co is None or not fixed:
                 continue  # named in the summary above
-            score = {id(r): _objective(r, terms[space]) for r in [co, *fixed]}
-            best = min(fixed, key=lambda r: score[id(r)])
-            ratio = score[id(co)] / score[id(best)]
+            obj = {r["run"]: _objective(r, terms[space]) for r in [co, *fixed]}
+            best = min(fixed, key=lambda r: obj[r["run"]])
+            ratio = obj["co-search"] / obj[best["run"]]
             ratios.append(ratio)
-            beaten = sum("error" in r or score[id(co)] < score[id(r)] for r in tried)
+            beaten = sum("error" in r or obj["co-search"] < obj[r["run"]] for r in tried)
             dom = sum(co["trained"] >= r["trained"] and co["latency_x_energy"] <= r["latency_x_energy"] for r in fixed)
             under = sum(co["trained"] <= r["trained"] and co["latency_x_energy"] >= r["latency_x_energy"]
                         for r in fixed)
-            lines.append(f"{space:<6} {seed:>4} {score[id(co)]:>19.4f} {score[id(best)]:>20.4f} {ratio:>6.3f} "
+            lines.append(f"{space:<6} {seed:>4} {obj['co-search']:>19.4f} {obj[best['run']]:>20.4f} {ratio:>6.3f} "
                          f"{beaten:>3d} of {len(tried):<2d} {dom:>9d} {under:>9d}  {best['engine']}")
         if ratios:
-            wins = sum(r < 1.0 for r in ratios)
-            lines.append(f"{space:<6} by the objective, co-search below the best fixed accelerator at {wins} of "
-                         f"{len(ratios)} seeds; geometric mean ratio {math.prod(ratios) ** (1 / len(ratios)):.3f}")
+            lines.append(_tally(space, ratios, "by the objective, "))
     lines.append("objective: (1 - trained accuracy) x (latency / T)^beta x (energy / T)^beta, the recipe's cost terms "
                  "(trained: held-out accuracy of the network trained alone; the test split decides nothing)")
     return "\n".join(lines)

@@ -8,6 +8,7 @@ import pytest
 from hwnas.latency_models.predictor.bayes import bayes_head, device_heads, device_prior, fit_bayes_head
 from hwnas.latency_models.predictor.evidence import gaussian_evidence, outlier_subsets
 from hwnas.latency_models.predictor.tied import evidence_weight, tied_evidence
+from tests.latency_models._synthetic import latent_devices
 
 _COSTS = np.array([0.0, 0.2, 0.9, 2.3, 0.6])
 
@@ -79,22 +80,18 @@ def test_explained_like_a_device_beats_copying_its_noise():
     errs = []
     for seed in range(10):
         rng = np.random.default_rng(seed)
-        lat, a = rng.normal(size=(400, 3)), rng.normal(size=(3, 8))
-        f = lat @ a + rng.normal(0.0, 0.15, size=(400, 8))
-        z = (f - f.mean(0)) / f.std(0, ddof=1)
-        heads = device_heads(f, z)
-        mean, cov = device_prior(f, z, heads=heads)
-        truth = 2.0 + lat @ a[:, 5]
+        d = latent_devices(rng, 400, 0.15)
+        truth = 2.0 + d.lat @ d.a[:, 5]
         y = truth + rng.normal(0.0, 0.15, 400)
-        kw = {"prior_mean": mean, "prior_cov": cov, "spread": f.std(0, ddof=1)}
+        kw = {"prior_mean": d.mean, "prior_cov": d.cov, "spread": d.f.std(0, ddof=1)}
         row = []
-        for h in (None, heads):
-            w, b, _ = bayes_head(z[:10], y[:10], heads=h, **kw)
-            row.append(float(np.sqrt(np.mean((b + z[10:] @ w - truth[10:]) ** 2))))
+        for h in (None, d.heads):
+            w, b, _ = bayes_head(d.z[:10], y[:10], heads=h, **kw)
+            row.append(float(np.sqrt(np.mean((b + d.z[10:] @ w - truth[10:]) ** 2))))
         errs.append(row)
     without, with_heads = np.mean(errs, 0)
     assert with_heads < 0.8 * without and with_heads < 0.15, errs  # measured 0.124 against 0.175 (log ms, rms)
-    assert np.allclose(np.diag(heads), 0.0) and heads.shape == (8, 8)
+    assert np.allclose(np.diag(d.heads), 0.0) and d.heads.shape == (8, 8)
 
 
 def test_prior_weights_are_checked():
