@@ -28,6 +28,7 @@ Run:
     python benchmarks/predictor_loo.py --space fbnet --seeds 3 --json out.json
     python benchmarks/predictor_loo.py --space nb201 --seeds 10 --no-blend   # the head alone
     python benchmarks/predictor_loo.py --space nb201 --seeds 10 --design     # the archs `predictor suggest` lists
+    python benchmarks/predictor_loo.py --space nb201 --seeds 10 --design --shots 20   # 10 more (`suggest --given`)
 """
 
 from __future__ import annotations

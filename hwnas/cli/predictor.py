@@ -2,6 +2,7 @@ r"""``hwnas predictor``: learned latency/energy predictors: suggest, adapt, swee
 
 Examples:
     hwnas predictor suggest --space nb201 --count 10 --out TRAIN.csv
+    hwnas predictor suggest --space nb201 --count 10 --given TRAIN.csv --out TRAIN.csv   # 10 more
     hwnas predictor fit --space nb201 --train TRAIN.csv --exclude-device pixel3 --out p.pt
     hwnas predictor predict p.pt --archs ARCHS.csv --out PRED.csv
     hwnas predictor devices --space fbnet
@@ -51,6 +52,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="a shipped device that fit will exclude (design for the predictor without it)")
     g.add_argument("--pretrained", default=None, metavar="PATH", help="design for this predictor, not the shipped one")
     g.add_argument("--seed", type=int, default=0, help="seed of the candidate pool: another list of the same quality")
+    g.add_argument("--given", default=None, type=Path, metavar="CSV",
+                   help="archs measured already (column arch; latency_ms kept): suggest the next ones on top of "
+                   "them; --out gets those rows first, then the new ones (--out may be the same file)")
     g.add_argument("--out", required=True, type=Path,
                    help="CSV to write (arch,latency_ms; latency_ms empty): fill it in and pass it to fit --train")
     f = sub.add_parser("fit", help="adapt the shipped predictor to a device from a few (arch, latency_ms) rows")
@@ -143,16 +147,21 @@ def _suggest(args: argparse.Namespace) -> int:
         raise UserError(f"{args.pretrained}: a predictor for space {pred.schema.space!r}, not {args.space!r}")
     if args.exclude_device is not None:
         pred = pred.without_device(args.exclude_device)
-    archs = suggest_archs(pred, args.count, seed=args.seed)  # PredictorError is a UserError: one line
+    given_rows = _read_csv(args.given, ("arch",)) if args.given is not None else []
+    given = _parse_archs(pred.schema, args.given, given_rows) if given_rows else []
+    archs = suggest_archs(pred, args.count, given=given, seed=args.seed)  # PredictorError is a UserError: one line
     make_dir(args.out.parent, what="output folder", fix="pass another --out")
     buf = io.StringIO(newline="")
     w = csv.writer(buf)
     w.writerow(["arch", "latency_ms"])
+    for r in given_rows:
+        w.writerow([r["arch"], r.get("latency_ms", "")])
     for a in archs:
         w.writerow([a, ""])
     write_bytes_atomic(args.out, buf.getvalue().encode("utf-8"), what="suggestions file")
     exclude = f" --exclude-device {args.exclude_device}" if args.exclude_device else ""
-    print(f"{len(archs)} {args.space} archs to measure -> {args.out}; fill in latency_ms, then: "
+    after = f" after the {len(given)} of {args.given}" if given else ""
+    print(f"{len(archs)} {args.space} archs to measure{after} -> {args.out}; fill in latency_ms, then: "
           f"hwnas predictor fit --space {args.space} --train {args.out}{exclude} --out p.pt")
     return 0
 

@@ -117,3 +117,31 @@ def test_suggest_then_fit(tmp_path, capsys):
         ratio = (fitted.predict(archs) / (1.5 * ref.predict(archs))).numpy()
     # measured: median 0.991, 0.975 within ±10% (the device's bound is 0.983)
     assert abs(float(np.median(ratio)) - 1.0) < 0.05 and float(np.mean(abs(ratio - 1) < 0.1)) > 0.8, ratio
+
+
+def test_suggest_more_on_top_of_a_measured_batch(tmp_path, capsys):
+    first = tmp_path / "train.csv"
+    assert main(["predictor", "suggest", "--space", "nb201", "--count", "10", "--out", str(first)]) == 0
+    with first.open() as f:
+        rows = list(csv.DictReader(f))
+    _write(first, ["arch", "latency_ms"], [[r["arch"], f"{1.0 + i:.1f}"] for i, r in enumerate(rows)])
+    # --out may be the --given file: the measured rows stay first, their latencies kept, then 10 new ones
+    assert main(["predictor", "suggest", "--space", "nb201", "--count", "10", "--given", str(first),
+                 "--out", str(first)]) == 0
+    assert f"after the 10 of {first}" in capsys.readouterr().out
+    with first.open() as f:
+        both = list(csv.DictReader(f))
+    assert [r["arch"] for r in both[:10]] == [r["arch"] for r in rows]
+    assert [r["latency_ms"] for r in both[:10]] == [f"{1.0 + i:.1f}" for i in range(10)]
+    assert all(r["latency_ms"] == "" for r in both[10:]) and len({r["arch"] for r in both}) == 20
+    # the same 20 a single request for 20 gives (the design is greedy, so batches nest)
+    twenty = tmp_path / "twenty.csv"
+    assert main(["predictor", "suggest", "--space", "nb201", "--count", "20", "--out", str(twenty)]) == 0
+    with twenty.open() as f:
+        assert [r["arch"] for r in csv.DictReader(f)] == [r["arch"] for r in both]
+    bad = _write(tmp_path / "bad.csv", ["name"], [["x"]])
+    assert main(["predictor", "suggest", "--space", "nb201", "--given", str(bad), "--out", str(twenty)]) == 2
+    assert "bad.csv: missing column(s) arch" in capsys.readouterr().err
+    junk = _write(tmp_path / "junk.csv", ["arch"], [["|conv_3x3~0|"]])
+    assert main(["predictor", "suggest", "--space", "nb201", "--given", str(junk), "--out", str(twenty)]) == 2
+    assert "junk.csv:2: " in capsys.readouterr().err

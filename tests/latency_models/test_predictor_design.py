@@ -76,3 +76,38 @@ def test_bad_requests_name_the_fix():
         suggest_archs(pred, 30, pool=20)
     with pytest.raises(PredictorError, match="prior covariance is"):
         design_rows(np.zeros((5, 3)), np.eye(2), 2)
+
+
+def test_given_archs_are_conditioned_on_first():
+    # The picks after ``given`` are those of a brute-force posterior that starts from the given rows.
+    rng = np.random.default_rng(1)
+    f, g = rng.normal(size=(30, 4)), rng.normal(size=(5, 4))
+    prior = np.cov(rng.normal(size=(4, 10))) + 0.1 * np.eye(4)
+    picks = design_rows(f, prior, 4, noise=0.05, given=g)
+    phi, phi_g = np.c_[np.ones(30), f], np.c_[np.ones(5), g]
+    for k, i in enumerate(picks):
+        prec = np.linalg.inv(np.diag([100.0, *([0.0] * 4)]) + np.pad(prior, ((1, 0), (1, 0))))
+        prec += (phi_g.T @ phi_g + phi[picks[:k]].T @ phi[picks[:k]]) / 0.05
+        v = np.einsum("ij,jk,ik->i", phi, np.linalg.inv(prec), phi)
+        v[picks[:k]] = -np.inf
+        assert i == int(np.argmax(v)), (k, i, int(np.argmax(v)))
+    # a given arch makes its own direction known: the first pick is then the other one
+    f = np.array([[2.0, 0.0], [0.0, 1.0]])
+    assert design_rows(f, np.eye(2), 1, noise=0.01).tolist() == [0]
+    assert design_rows(f, np.eye(2), 1, noise=0.01, given=np.array([[2.0, 0.0]])).tolist() == [1]
+    with pytest.raises(PredictorError, match=r"given features are \(1, 3\), candidate features have 2 columns"):
+        design_rows(f, np.eye(2), 1, given=np.zeros((1, 3)))
+
+
+def test_next_batch_continues_the_first():
+    # Greedy design is nested: asking for 10 more after the first 10 of a list (same pool) gives the rest of the
+    # list of 20, and never repeats a measured arch.
+    pred = LatencyPredictor.load("nb201").without_device("pixel3")
+    twenty = suggest_archs(pred, 20)
+    more = suggest_archs(pred, 10, given=twenty[:10])
+    assert more == twenty[10:]
+    again = suggest_archs(pred, 10, given=twenty, seed=3)
+    assert not set(again) & set(twenty) and len(set(again)) == 10
+    # every arch of a pool of 3 measured already: nothing is left to pick, and the error says so
+    with pytest.raises(PredictorError, match="only 0 archs of the pool of 3 are not measured yet: ask for at most 0"):
+        suggest_archs(pred, 1, given=suggest_archs(pred, 3, pool=3), pool=3)
