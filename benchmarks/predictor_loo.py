@@ -29,6 +29,7 @@ Run:
     python benchmarks/predictor_loo.py --space nb201 --seeds 10 --no-blend   # the head alone
     python benchmarks/predictor_loo.py --space nb201 --seeds 10 --design     # the archs `predictor suggest` lists
     python benchmarks/predictor_loo.py --space nb201 --seeds 10 --design --shots 20   # 10 more (`suggest --given`)
+    python benchmarks/predictor_loo.py --space nb201 --seeds 3 --check   # the leave-one-out check `fit` prints
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import torch
 
 from hwnas.latency_models.predictor.additive import AdditivePredictor
 from hwnas.latency_models.predictor.ceiling import few_shot_reference, within_bounds
+from hwnas.latency_models.predictor.check import leave_one_out
 from hwnas.latency_models.predictor.data import full_devices, read_shared_table
 from hwnas.latency_models.predictor.design import POOL, design_pool
 from hwnas.latency_models.predictor.model import METHODS, LatencyPredictor, pretrain
@@ -71,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=["all", "dev", "test"], default="all",
                     help="devices: all, or the development half the adaptation's fixed settings were chosen on "
                     "(every second one sorted by name), or the rest")
+    ap.add_argument("--check", action="store_true",
+                    help="also the leave-one-out check of the samples (predictor.check, what `fit` prints): its "
+                    "share within ±10% beside the share on the other archs, and how well the one tracks the other")
     ap.add_argument("--json", type=Path, help="write per-device results here")
     args = ap.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -112,14 +117,18 @@ def main(argv: list[str] | None = None) -> int:
             rest = np.setdiff1d(np.arange(n), idx)
             # adapt() takes ArchSpecs or strings; encodings of the table's archs are passed via the schema.
             archs = [schema.parse(schema.format(_arch(schema, index[i]))) for i in idx]
+            t_check = time.perf_counter()
+            loo = (leave_one_out(schema, list(zip(archs, y[idx])), pretrained=pred, method=args.method,
+                                 blend=not args.no_blend).within10 if args.check else float("nan"))
+            t_check = time.perf_counter() - t_check
             pred.adapt(archs, y[idx], name=dev, method=args.method, blend=not args.no_blend)
-            fit_ms = (time.perf_counter() - t0) * 1e3
+            fit_ms = (time.perf_counter() - t0 - t_check) * 1e3
             with torch.no_grad():
                 p = torch.exp(pred(x[rest])).numpy()
                 add = AdditivePredictor(schema).fit(archs, y[idx])
                 pa = (add.coef[0] + x[rest].double() @ add.coef[1:]).numpy()
             rows.append((spearman(p, y[rest]), within(p, y[rest]), spearman(pa, y[rest]), within(pa, y[rest]),
-                         fit_ms))
+                         fit_ms, loo))
         r = [float(v) for v in np.mean(rows, 0)]
         # Partial columns (nn-Meter's) have no bound.
         bound = bounds[dev].bound if dev in bounds else float("nan")
@@ -128,16 +137,19 @@ def main(argv: list[str] | None = None) -> int:
         orc_mean = oracle_mean.get(dev, float("nan"))
         results.append({"device": dev, "spearman": r[0], "spearman_bound": rho_bound, "within10": r[1], "bound": bound,
                         "ratio": r[1] / bound, "oracle": orc, "oracle_mean": orc_mean,
-                        "additive_spearman": r[2], "additive_within10": r[3], "fit_ms": r[4]})
+                        "additive_spearman": r[2], "additive_within10": r[3], "fit_ms": r[4], "loo_within10": r[5],
+                        "draws": [{"within10": d[1], "loo_within10": d[5]} for d in rows]})
         print(f"{dev:16s} {r[0]:6.3f} {r[1]:6.3f} {bound:6.3f} {r[1] / bound:6.3f} {orc:6.3f} {orc_mean:6.3f} | "
-              f"{r[2]:7.3f} {r[3]:8.3f} | {r[4]:6.0f}", flush=True)
-    m = {k: float(np.nanmean([d[k] for d in results])) for k in results[0] if k != "device"}
+              f"{r[2]:7.3f} {r[3]:8.3f} | {r[4]:6.0f}" + (f" | loo {r[5]:.3f}" if args.check else ""), flush=True)
+    m = {k: float(np.nanmean([d[k] for d in results])) for k in results[0] if k not in ("device", "draws")}
     print(f"{'MEAN':16s} {m['spearman']:6.3f} {m['within10']:6.3f} {m['bound']:6.3f} {m['ratio']:6.3f} "
           f"{m['oracle']:6.3f} {m['oracle_mean']:6.3f} | {m['additive_spearman']:7.3f} {m['additive_within10']:8.3f} | "
           f"{m['fit_ms']:6.0f}")
     goals = _goals(results, m)
     for line in goals["lines"]:
         print(line)
+    if args.check:
+        print(_check_line(results))
     if args.json:
         args.json.write_text(json.dumps({"space": args.space, "shots": args.shots, "seeds": args.seeds,
                                          "mean": m, "goals": goals, "devices": results}, indent=2))
@@ -169,6 +181,16 @@ def _goals(results: list[dict], mean: dict[str, float]) -> dict:
     return {"spearman_ok": rho_ok, "ratio_ok": ratio_ok, "devices_meeting_ratio": len(ratios) - len(short),
             "devices": len(ratios), "oracle_short": len(beyond), "devices_meeting_oracle": len(vs_oracle),
             "lines": lines}
+
+
+def _check_line(results: list[dict]) -> str:
+    """How closely the leave-one-out share of the samples tracks the share on the other archs."""
+    draws = np.array([(d["within10"], d["loo_within10"]) for r in results for d in r["draws"]])
+    per_dev = np.array([(r["within10"], r["loo_within10"]) for r in results])
+    gap, gap_dev = np.mean(np.abs(draws[:, 0] - draws[:, 1])), np.mean(np.abs(per_dev[:, 0] - per_dev[:, 1]))
+    return (f"check: the leave-one-out share of the samples against the share on the other archs: correlation "
+            f"{np.corrcoef(draws.T)[0, 1]:.2f} and mean absolute difference {gap:.3f} over {len(draws)} draws; "
+            f"{gap_dev:.3f} averaged per device")
 
 
 def _arch(schema, row):

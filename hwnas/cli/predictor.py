@@ -11,7 +11,8 @@ Examples:
     hwnas predictor train --space fbnet --train PAIRS.csv --metric energy_mj --out p.pt
 
 ``suggest`` lists the archs to time on a new device (those that tell the adaptation the most; fill in their
-``latency_ms`` column), ``fit`` adapts the predictor pretrained on the 27 devices of NAS-Bench-201 / FBNet to it;
+``latency_ms`` column; ``--given`` lists the next ones on top of those timed), ``fit`` adapts the predictor
+pretrained on the 27 devices of NAS-Bench-201 / FBNet to it and prints a leave-one-out check of the samples;
 ``sweep`` and ``train`` make one for any space from a target (TPE engine, lookup table, this machine)
 or from measured pairs.
 
@@ -37,6 +38,7 @@ from hwnas.cli._predictor_sweep import add_parsers as add_sweep_parsers
 from hwnas.cli._predictor_sweep import run_sweep, run_train
 
 SPACES = ("nb201", "fbnet")
+_CHECK_LOW = 0.8  # below this leave-one-out share, fit advises timing more archs
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -64,6 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="a shipped device whose data must not be used (the target of TRAIN.csv)")
     f.add_argument("--pretrained", default=None, metavar="PATH",
                    help="start from this predictor instead of the shipped one")
+    f.add_argument("--no-check", action="store_true",
+                   help="skip the leave-one-out check (one refit per sample) that estimates the share of "
+                   "predictions within ±10%% on archs not measured")
     f.add_argument("--out", required=True, type=Path, help="where to write the predictor (.pt)")
     q = sub.add_parser("predict", help="predict latency_ms for the archs of a CSV")
     q.add_argument("predictor", help="a predictor file, or a shipped name (nb201:DEVICE, fbnet:DEVICE)")
@@ -122,6 +127,7 @@ def _parse_archs(schema, path: Path, rows: list[dict[str, str]]) -> list:
 
 
 def _fit(args: argparse.Namespace) -> int:
+    from hwnas.latency_models.predictor.check import leave_one_out
     from hwnas.latency_models.predictor.model import LatencyPredictor, fit_predictor
     from hwnas.latency_models.predictor.schema import get_schema
 
@@ -131,10 +137,26 @@ def _fit(args: argparse.Namespace) -> int:
     archs = _parse_archs(schema, args.train, rows)
     lats = _latencies(args.train, rows)
     pretrained = LatencyPredictor.load(args.pretrained) if args.pretrained else "shipped"
-    pred = fit_predictor(schema, list(zip(archs, lats)), exclude_device=args.exclude_device, pretrained=pretrained)
+    pairs = list(zip(archs, lats))
+    pred = fit_predictor(schema, pairs, exclude_device=args.exclude_device, pretrained=pretrained)
+    check = None
+    if not args.no_check and len(pairs) >= 3:
+        check = leave_one_out(schema, pairs, exclude_device=args.exclude_device, pretrained=pretrained)
+        pred.meta = {**pred.meta, "loo_within10": round(check.within10, 4),
+                     "loo_median_error": round(check.median_error, 4)}
     pred.save(args.out)
     print(f"fitted a {args.space} predictor for {pred.target!r} on {len(lats)} samples "
           f"(pretrained on {len(pred.devices)} devices) in {time.perf_counter() - t0:.1f}s -> {args.out}")
+    if check is not None:
+        hits = int(round(check.within10 * len(lats)))
+        print(f"leave-one-out check: {hits} of {len(lats)} samples predicted within ±10% by the predictor fitted "
+              f"without them (median error {check.median_error:.1%}); expect about that share on archs not "
+              "measured")
+        if check.within10 < _CHECK_LOW:
+            exclude = f" --exclude-device {args.exclude_device}" if args.exclude_device else ""
+            print(f"  a noisy device: more samples help. List 10 more to time: hwnas predictor suggest --space "
+                  f"{args.space} --count 10 --given {args.train}{exclude} --out {args.train}; fill them in and "
+                  "fit again")
     return 0
 
 

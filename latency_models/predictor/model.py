@@ -502,6 +502,16 @@ def _split_pairs(pairs: Sequence[tuple[ArchLike, float]] | Mapping[Any, float]) 
     return archs, lats
 
 
+def resolve_pretrained(schema: SpaceSchema, pretrained: LatencyPredictor | str | None) -> LatencyPredictor | None:
+    """``pretrained`` of :func:`fit_predictor` as a predictor: ``"shipped"`` (None where the space has none), a
+    name or path to load, a predictor, or None."""
+    if pretrained == "shipped":
+        return LatencyPredictor.load(schema.space) if schema.space in SHIPPED else None
+    if isinstance(pretrained, str):
+        return LatencyPredictor.load(pretrained)
+    return pretrained
+
+
 def fit_predictor(space: SpaceSchema | str | nn.Module, train_pairs: Sequence[tuple[ArchLike, float]],
                   *, exclude_device: str | None = None, pretrained: LatencyPredictor | str | None = "shipped",
                   **adapt_kwargs: Any) -> LatencyPredictor:
@@ -524,12 +534,7 @@ def fit_predictor(space: SpaceSchema | str | nn.Module, train_pairs: Sequence[tu
     archs, lats = _split_pairs(train_pairs)
     if not archs:
         raise PredictorError("no training pairs given")
-    if pretrained == "shipped":
-        pred = LatencyPredictor.load(schema.space) if schema.space in SHIPPED else None
-    elif isinstance(pretrained, str):
-        pred = LatencyPredictor.load(pretrained)
-    else:
-        pred = pretrained
+    pred = resolve_pretrained(schema, pretrained)
     if pred is None:
         return train_direct(schema, archs, lats)
     if pred.schema.space != schema.space:

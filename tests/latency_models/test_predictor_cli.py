@@ -53,8 +53,13 @@ def test_fit_predict_round_trip(tmp_path, capsys, space, gen, device):
     # The median of 10 errors on pixel3 (whose ±10% bound is 0.55: the best held-out fit misses half its archs
     # by more) moves with the head's settings: 0.090 before the outlier-robust head, 0.105 with it (nb201).
     assert errs[len(errs) // 2] < 0.12, errs
-    assert device not in LatencyPredictor.load(out_p).devices
-    assert "fitted" in capsys.readouterr().out
+    fitted = LatencyPredictor.load(out_p)
+    assert device not in fitted.devices
+    out = capsys.readouterr().out
+    assert "fitted" in out
+    # the leave-one-out check of the 20 samples is printed and saved with the predictor
+    hits = round(fitted.meta["loo_within10"] * 20)
+    assert f"leave-one-out check: {hits} of 20 samples predicted within ±10%" in out, out
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
@@ -145,3 +150,20 @@ def test_suggest_more_on_top_of_a_measured_batch(tmp_path, capsys):
     junk = _write(tmp_path / "junk.csv", ["arch"], [["|conv_3x3~0|"]])
     assert main(["predictor", "suggest", "--space", "nb201", "--given", str(junk), "--out", str(twenty)]) == 2
     assert "junk.csv:2: " in capsys.readouterr().err
+
+
+def test_fit_on_noisy_samples_advises_timing_more(tmp_path, capsys):
+    archs = [_nb201(random.Random(s)) for s in range(10)]
+    ref = LatencyPredictor.load("nb201:silver_4210r")
+    with torch.no_grad():
+        ms = (1.5 * ref.predict(archs)).double().numpy() * np.exp(np.random.default_rng(0).normal(0, 0.3, 10))
+    train = _write(tmp_path / "t.csv", ["arch", "latency_ms"], [[a, f"{v:.4f}"] for a, v in zip(archs, ms)])
+    argv = ["predictor", "fit", "--space", "nb201", "--train", str(train), "--exclude-device", "silver_4210r"]
+    assert main([*argv, "--out", str(tmp_path / "p.pt")]) == 0
+    out = capsys.readouterr().out
+    assert "leave-one-out check: 3 of 10 samples" in out, out  # log sd 0.3 of noise: few within ±10%
+    assert (f"hwnas predictor suggest --space nb201 --count 10 --given {train} --exclude-device silver_4210r "
+            f"--out {train}") in out, out
+    assert main([*argv, "--no-check", "--out", str(tmp_path / "q.pt")]) == 0
+    assert "leave-one-out" not in capsys.readouterr().out
+    assert "loo_within10" not in LatencyPredictor.load(tmp_path / "q.pt").meta
