@@ -30,6 +30,7 @@ Run:
     python benchmarks/predictor_loo.py --space nb201 --seeds 10 --design     # the archs `predictor suggest` lists
     python benchmarks/predictor_loo.py --space nb201 --seeds 10 --design --shots 20   # 10 more (`suggest --given`)
     python benchmarks/predictor_loo.py --space nb201 --seeds 3 --check   # the leave-one-out check `fit` prints
+    python benchmarks/predictor_loo.py --space nb201 --seeds 10 --design --more-below 0.8   # 10 more while it is low
 """
 
 from __future__ import annotations
@@ -76,8 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true",
                     help="also the leave-one-out check of the samples (predictor.check, what `fit` prints): its "
                     "share within ±10% beside the share on the other archs, and how well the one tracks the other")
+    ap.add_argument("--more-below", type=float, default=None, metavar="SHARE",
+                    help="the workflow `fit` advises: while the leave-one-out check of the samples is below SHARE "
+                    "(fit's advice: 0.8), add --shots more (designed given those timed with --design, else random), "
+                    "up to --max-shots; implies --check")
+    ap.add_argument("--max-shots", type=int, default=30, help="with --more-below: the most samples per draw")
     ap.add_argument("--json", type=Path, help="write per-device results here")
     args = ap.parse_args(argv)
+    args.check = args.check or args.more_below is not None
     torch.set_num_threads(min(2, torch.get_num_threads()))
 
     table = read_shared_table(args.space, args.data)
@@ -109,18 +116,26 @@ def main(argv: list[str] | None = None) -> int:
             rng = np.random.default_rng(seed)
             t0 = time.perf_counter()
             pred = base.without_device(dev) if dev in base.devices else base  # partial devices: never used
-            if args.design:
-                pool = rng.choice(n, min(POOL, n), replace=False)
-                idx = pool[design_pool(pred, x[pool], args.shots)]
-            else:
-                idx = rng.choice(n, args.shots, replace=False)
+            pool = rng.choice(n, min(POOL, n), replace=False) if args.design else np.arange(n)
+            idx = pool[design_pool(pred, x[pool], args.shots)] if args.design else rng.choice(n, args.shots,
+                                                                                             replace=False)
+            t_check, loo = 0.0, float("nan")
+            while True:
+                # adapt() takes ArchSpecs or strings; encodings of the table's archs are passed via the schema.
+                archs = [schema.parse(schema.format(_arch(schema, index[i]))) for i in idx]
+                if not args.check:
+                    break
+                t1 = time.perf_counter()
+                loo = leave_one_out(schema, list(zip(archs, y[idx])), pretrained=pred, method=args.method,
+                                    blend=not args.no_blend).within10
+                t_check += time.perf_counter() - t1
+                if args.more_below is None or loo >= args.more_below or len(idx) + args.shots > args.max_shots:
+                    break
+                left = np.setdiff1d(pool, idx)
+                more = (left[design_pool(pred, x[left], args.shots, given=x[idx])] if args.design
+                        else rng.choice(left, args.shots, replace=False))
+                idx = np.r_[idx, more]
             rest = np.setdiff1d(np.arange(n), idx)
-            # adapt() takes ArchSpecs or strings; encodings of the table's archs are passed via the schema.
-            archs = [schema.parse(schema.format(_arch(schema, index[i]))) for i in idx]
-            t_check = time.perf_counter()
-            loo = (leave_one_out(schema, list(zip(archs, y[idx])), pretrained=pred, method=args.method,
-                                 blend=not args.no_blend).within10 if args.check else float("nan"))
-            t_check = time.perf_counter() - t_check
             pred.adapt(archs, y[idx], name=dev, method=args.method, blend=not args.no_blend)
             fit_ms = (time.perf_counter() - t0 - t_check) * 1e3
             with torch.no_grad():
@@ -128,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                 add = AdditivePredictor(schema).fit(archs, y[idx])
                 pa = (add.coef[0] + x[rest].double() @ add.coef[1:]).numpy()
             rows.append((spearman(p, y[rest]), within(p, y[rest]), spearman(pa, y[rest]), within(pa, y[rest]),
-                         fit_ms, loo))
+                         fit_ms, loo, len(idx)))
         r = [float(v) for v in np.mean(rows, 0)]
         # Partial columns (nn-Meter's) have no bound.
         bound = bounds[dev].bound if dev in bounds else float("nan")
@@ -138,9 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         results.append({"device": dev, "spearman": r[0], "spearman_bound": rho_bound, "within10": r[1], "bound": bound,
                         "ratio": r[1] / bound, "oracle": orc, "oracle_mean": orc_mean,
                         "additive_spearman": r[2], "additive_within10": r[3], "fit_ms": r[4], "loo_within10": r[5],
+                        "samples": r[6],
                         "draws": [{"within10": d[1], "loo_within10": d[5]} for d in rows]})
         print(f"{dev:16s} {r[0]:6.3f} {r[1]:6.3f} {bound:6.3f} {r[1] / bound:6.3f} {orc:6.3f} {orc_mean:6.3f} | "
-              f"{r[2]:7.3f} {r[3]:8.3f} | {r[4]:6.0f}" + (f" | loo {r[5]:.3f}" if args.check else ""), flush=True)
+              f"{r[2]:7.3f} {r[3]:8.3f} | {r[4]:6.0f}" + (f" | loo {r[5]:.3f}" if args.check else "")
+              + (f" | {r[6]:.1f} samples" if args.more_below is not None else ""), flush=True)
     m = {k: float(np.nanmean([d[k] for d in results])) for k in results[0] if k not in ("device", "draws")}
     print(f"{'MEAN':16s} {m['spearman']:6.3f} {m['within10']:6.3f} {m['bound']:6.3f} {m['ratio']:6.3f} "
           f"{m['oracle']:6.3f} {m['oracle_mean']:6.3f} | {m['additive_spearman']:7.3f} {m['additive_within10']:8.3f} | "
@@ -150,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     if args.check:
         print(_check_line(results))
+    if args.more_below is not None:
+        print(f"samples: {m['samples']:.1f} per draw on average (--shots {args.shots}, more while the check is below "
+              f"{args.more_below}, at most {args.max_shots})")
     if args.json:
         args.json.write_text(json.dumps({"space": args.space, "shots": args.shots, "seeds": args.seeds,
                                          "mean": m, "goals": goals, "devices": results}, indent=2))

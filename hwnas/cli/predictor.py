@@ -138,10 +138,12 @@ def _fit(args: argparse.Namespace) -> int:
     lats = _latencies(args.train, rows)
     pretrained = LatencyPredictor.load(args.pretrained) if args.pretrained else "shipped"
     pairs = list(zip(archs, lats))
-    pred = fit_predictor(schema, pairs, exclude_device=args.exclude_device, pretrained=pretrained)
     check = None
     if not args.no_check and len(pairs) >= 3:
+        # before the fit, which may adapt a loaded --pretrained in place; the check works on copies
         check = leave_one_out(schema, pairs, exclude_device=args.exclude_device, pretrained=pretrained)
+    pred = fit_predictor(schema, pairs, exclude_device=args.exclude_device, pretrained=pretrained)
+    if check is not None:
         pred.meta = {**pred.meta, "loo_within10": round(check.within10, 4),
                      "loo_median_error": round(check.median_error, 4)}
     pred.save(args.out)
