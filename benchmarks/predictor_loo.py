@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{dev:16s} {r[0]:6.3f} {r[1]:6.3f} {bound:6.3f} {r[1] / bound:6.3f} {orc:6.3f} {orc_mean:6.3f} | "
               f"{r[2]:7.3f} {r[3]:8.3f} | {r[4]:6.0f}" + (f" | loo {r[5]:.3f}" if args.check else "")
               + (f" | {r[6]:.1f} samples" if args.more_below is not None else ""), flush=True)
-    m = {k: float(np.nanmean([d[k] for d in results])) for k in results[0] if k not in ("device", "draws")}
+    m = {k: _nanmean([d[k] for d in results]) for k in results[0] if k not in ("device", "draws")}
     print(f"{'MEAN':16s} {m['spearman']:6.3f} {m['within10']:6.3f} {m['bound']:6.3f} {m['ratio']:6.3f} "
           f"{m['oracle']:6.3f} {m['oracle_mean']:6.3f} | {m['additive_spearman']:7.3f} {m['additive_within10']:8.3f} | "
           f"{m['fit_ms']:6.0f}")
@@ -201,6 +201,12 @@ def _goals(results: list[dict], mean: dict[str, float]) -> dict:
     return {"spearman_ok": rho_ok, "ratio_ok": ratio_ok, "devices_meeting_ratio": len(ratios) - len(short),
             "devices": len(ratios), "oracle_short": len(beyond), "devices_meeting_oracle": len(vs_oracle),
             "lines": lines}
+
+
+def _nanmean(values: list[float]) -> float:
+    """Mean of the finite values; NaN (without numpy's warning) where there are none, e.g. the check's column."""
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def _check_line(results: list[dict]) -> str:
