@@ -41,10 +41,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from hwnas.latency_models.predictor.ceiling import TOL
 from hwnas.latency_models.predictor.model import LatencyPredictor, _split_pairs, fit_predictor, resolve_pretrained
 from hwnas.latency_models.predictor.schema import ArchLike, PredictorError, SpaceSchema, get_schema
-
-TOL = 0.10
 
 
 @dataclass(frozen=True)
