@@ -116,9 +116,12 @@ def main(argv: list[str] | None = None) -> int:
             rng = np.random.default_rng(seed)
             t0 = time.perf_counter()
             pred = base.without_device(dev) if dev in base.devices else base  # partial devices: never used
-            pool = rng.choice(n, min(POOL, n), replace=False) if args.design else np.arange(n)
-            idx = pool[design_pool(pred, x[pool], args.shots)] if args.design else rng.choice(n, args.shots,
-                                                                                             replace=False)
+            if args.design:
+                pool = rng.choice(n, min(POOL, n), replace=False)
+                idx = pool[design_pool(pred, x[pool], args.shots)]
+            else:
+                pool = np.arange(n)
+                idx = rng.choice(n, args.shots, replace=False)
             t_check, loo = 0.0, float("nan")
             while True:
                 # adapt() takes ArchSpecs or strings; encodings of the table's archs are passed via the schema.

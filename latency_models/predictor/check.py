@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from hwnas.latency_models.predictor.ceiling import TOL
-from hwnas.latency_models.predictor.model import LatencyPredictor, _split_pairs, fit_predictor, resolve_pretrained
+from hwnas.latency_models.predictor.model import LatencyPredictor, _split_pairs, fit_predictor, prepare_pretrained
 from hwnas.latency_models.predictor.schema import ArchLike, PredictorError, SpaceSchema, get_schema
 
 
@@ -68,19 +68,18 @@ def leave_one_out(space: SpaceSchema | str | nn.Module, train_pairs: Sequence[tu
                   **adapt_kwargs: Any) -> LooCheck:
     """Fit :func:`~hwnas.latency_models.predictor.model.fit_predictor` without each sample and predict it.
 
-    Takes the arguments of ``fit_predictor``; ``pretrained`` is loaded once and copied for every refit, so a
-    passed predictor is left as it was.
+    Takes the arguments of ``fit_predictor``; ``pretrained`` is loaded (and ``exclude_device`` removed from it)
+    once and copied for every refit, so a passed predictor is left as it was.
     """
     schema = get_schema(space)
     archs, lats = _split_pairs(train_pairs)
     if len(archs) < 3:
         raise PredictorError(f"a leave-one-out check needs at least 3 samples, got {len(archs)}")
-    base = resolve_pretrained(schema, pretrained)
+    base = prepare_pretrained(schema, pretrained, exclude_device)
     errors = []
     for i in range(len(archs)):
         rest = [(a, v) for k, (a, v) in enumerate(zip(archs, lats)) if k != i]
-        pred = fit_predictor(schema, rest, exclude_device=exclude_device, pretrained=copy.deepcopy(base),
-                             **adapt_kwargs)
+        pred = fit_predictor(schema, rest, pretrained=copy.deepcopy(base), **adapt_kwargs)
         with torch.no_grad():
             errors.append(float(torch.log(pred.predict([archs[i]]))[0]) - float(np.log(lats[i])))
     return LooCheck(np.asarray(errors))

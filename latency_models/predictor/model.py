@@ -502,14 +502,23 @@ def _split_pairs(pairs: Sequence[tuple[ArchLike, float]] | Mapping[Any, float]) 
     return archs, lats
 
 
-def resolve_pretrained(schema: SpaceSchema, pretrained: LatencyPredictor | str | None) -> LatencyPredictor | None:
-    """``pretrained`` of :func:`fit_predictor` as a predictor: ``"shipped"`` (None where the space has none), a
-    name or path to load, a predictor, or None."""
+def prepare_pretrained(schema: SpaceSchema, pretrained: LatencyPredictor | str | None,
+                       exclude_device: str | None) -> LatencyPredictor | None:
+    """The predictor :func:`fit_predictor` adapts: ``pretrained`` (``"shipped"``: the space's own, None where it
+    has none; a name or path to load; a predictor) without ``exclude_device``. May return ``pretrained`` itself."""
     if pretrained == "shipped":
-        return LatencyPredictor.load(schema.space) if schema.space in SHIPPED else None
-    if isinstance(pretrained, str):
-        return LatencyPredictor.load(pretrained)
-    return pretrained
+        pred = LatencyPredictor.load(schema.space) if schema.space in SHIPPED else None
+    elif isinstance(pretrained, str):
+        pred = LatencyPredictor.load(pretrained)
+    else:
+        pred = pretrained
+    if pred is None:
+        return None
+    if pred.schema.space != schema.space:
+        raise PredictorError(f"pretrained predictor is for space {pred.schema.space!r}, not {schema.space!r}")
+    if exclude_device is not None and _strip(exclude_device) not in pred.meta.get("unused_devices", ()):
+        pred = pred.without_device(exclude_device)
+    return pred
 
 
 def fit_predictor(space: SpaceSchema | str | nn.Module, train_pairs: Sequence[tuple[ArchLike, float]],
@@ -534,13 +543,9 @@ def fit_predictor(space: SpaceSchema | str | nn.Module, train_pairs: Sequence[tu
     archs, lats = _split_pairs(train_pairs)
     if not archs:
         raise PredictorError("no training pairs given")
-    pred = resolve_pretrained(schema, pretrained)
+    pred = prepare_pretrained(schema, pretrained, exclude_device)
     if pred is None:
         return train_direct(schema, archs, lats)
-    if pred.schema.space != schema.space:
-        raise PredictorError(f"pretrained predictor is for space {pred.schema.space!r}, not {schema.space!r}")
-    if exclude_device is not None and _strip(exclude_device) not in pred.meta.get("unused_devices", ()):
-        pred = pred.without_device(exclude_device)
     name = _strip(exclude_device) if exclude_device is not None else "target"
     return pred.adapt(archs, lats, name=name, **adapt_kwargs)
 

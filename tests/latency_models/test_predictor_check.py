@@ -11,26 +11,14 @@ import torch
 from hwnas.latency_models.predictor.check import leave_one_out
 from hwnas.latency_models.predictor.model import LatencyPredictor, fit_predictor
 from hwnas.latency_models.predictor.schema import PredictorError
-
-
-def _nb201(rng):
-    ops = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
-    o = [rng.choice(ops) for _ in range(6)]
-    return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
-
-
-def _device(archs, noise, seed):
-    # "a new device": 1.5x silver_4210r, times multiplicative noise of log sd ``noise``
-    ref = LatencyPredictor.load("nb201:silver_4210r")
-    with torch.no_grad():
-        ms = 1.5 * ref.predict(archs).double().numpy()
-    return ms * np.exp(np.random.default_rng(seed).normal(0.0, noise, len(ms)))
+from tests.latency_models._synthetic import nb201_arch, scaled_silver
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.3])
 def test_the_check_tracks_the_share_on_archs_not_measured(noise):
-    train, test = [_nb201(random.Random(s)) for s in range(10)], [_nb201(random.Random(100 + s)) for s in range(300)]
-    y = _device(train + test, noise, seed=0)
+    train = [nb201_arch(random.Random(s)) for s in range(10)]
+    test = [nb201_arch(random.Random(100 + s)) for s in range(300)]
+    y = scaled_silver(train + test, noise, seed=0)
     pairs = list(zip(train, y[:10]))
     check = leave_one_out("nb201", pairs, exclude_device="silver_4210r")
     assert check.errors.shape == (10,)
@@ -47,11 +35,11 @@ def test_the_check_tracks_the_share_on_archs_not_measured(noise):
 def test_the_passed_predictor_is_left_as_it_was():
     base = LatencyPredictor.load("nb201").without_device("silver_4210r")
     before = base.head_w.clone()
-    archs = [_nb201(random.Random(s)) for s in range(6)]
-    leave_one_out("nb201", list(zip(archs, _device(archs, 0.0, 0))), pretrained=base)
+    archs = [nb201_arch(random.Random(s)) for s in range(6)]
+    leave_one_out("nb201", list(zip(archs, scaled_silver(archs, 0.0, 0))), pretrained=base)
     assert base.target is None and torch.equal(base.head_w, before)
 
 
 def test_too_few_samples_are_named():
     with pytest.raises(PredictorError, match="a leave-one-out check needs at least 3 samples, got 2"):
-        leave_one_out("nb201", [(_nb201(random.Random(0)), 1.0), (_nb201(random.Random(1)), 2.0)])
+        leave_one_out("nb201", [(nb201_arch(random.Random(0)), 1.0), (nb201_arch(random.Random(1)), 2.0)])

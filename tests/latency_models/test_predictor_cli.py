@@ -11,12 +11,8 @@ import torch
 
 from hwnas.cli import main
 from hwnas.latency_models.predictor.model import LatencyPredictor
-from hwnas.latency_models.predictor.schema import FBNET_OPS, NB201_OPS
-
-
-def _nb201(rng):
-    o = [rng.choice(NB201_OPS) for _ in range(6)]
-    return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+from hwnas.latency_models.predictor.schema import FBNET_OPS
+from tests.latency_models._synthetic import nb201_arch, scaled_silver
 
 
 def _fbnet(rng):
@@ -31,7 +27,7 @@ def _write(path, header, rows):
     return path
 
 
-@pytest.mark.parametrize(("space", "gen", "device"), [("nb201", _nb201, "pixel3"), ("fbnet", _fbnet, "raspi4")])
+@pytest.mark.parametrize(("space", "gen", "device"), [("nb201", nb201_arch, "pixel3"), ("fbnet", _fbnet, "raspi4")])
 def test_fit_predict_round_trip(tmp_path, capsys, space, gen, device):
     rng = random.Random(0)
     archs = [gen(rng) for _ in range(30)]
@@ -63,7 +59,7 @@ def test_fit_predict_round_trip(tmp_path, capsys, space, gen, device):
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
-    good = _write(tmp_path / "t.csv", ["arch", "latency_ms"], [[_nb201(random.Random(1)), "3.0"]])
+    good = _write(tmp_path / "t.csv", ["arch", "latency_ms"], [[nb201_arch(random.Random(1)), "3.0"]])
     cases = [
         (["predictor", "fit", "--space", "nb201", "--train", str(tmp_path / "none.csv"), "--out", "x.pt"],
          "no such file"),
@@ -73,7 +69,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
           str(_write(tmp_path / "b.csv", ["arch", "latency_ms"], [["|bad|", "1"]])), "--out", "x.pt"],
          "b.csv:2: bad NB201 arch string"),
         (["predictor", "fit", "--space", "nb201", "--train",
-          str(_write(tmp_path / "c.csv", ["arch", "latency_ms"], [[_nb201(random.Random(2)), "fast"]])),
+          str(_write(tmp_path / "c.csv", ["arch", "latency_ms"], [[nb201_arch(random.Random(2)), "fast"]])),
           "--out", "x.pt"], "c.csv:2: latency_ms 'fast' is not a number"),
         (["predictor", "fit", "--space", "nb201", "--train", str(good), "--exclude-device", "pixel9",
           "--out", "x.pt"], "unknown device 'pixel9'"),
@@ -110,16 +106,14 @@ def test_suggest_then_fit(tmp_path, capsys):
     assert main(["predictor", "fit", "--space", "nb201", "--train", str(out), "--out", str(tmp_path / "p.pt")]) == 2
     assert "suggest.csv:2: latency_ms is empty: time |" in capsys.readouterr().err
     # timed on "a device" 1.5x as slow as silver_4210r: the fit from the suggested archs reproduces it
-    ref = LatencyPredictor.load("nb201:silver_4210r")
-    with torch.no_grad():
-        ms = (1.5 * ref.predict([r["arch"] for r in rows])).tolist()
+    ms = scaled_silver([r["arch"] for r in rows])
     _write(out, ["arch", "latency_ms"], [[r["arch"], f"{v:.4f}"] for r, v in zip(rows, ms)])
     assert main(["predictor", "fit", "--space", "nb201", "--train", str(out), "--exclude-device", "silver_4210r",
                  "--out", str(tmp_path / "p.pt")]) == 0
     fitted = LatencyPredictor.load(tmp_path / "p.pt")
-    archs = [_nb201(random.Random(s)) for s in range(200)]
+    archs = [nb201_arch(random.Random(s)) for s in range(200)]
     with torch.no_grad():
-        ratio = (fitted.predict(archs) / (1.5 * ref.predict(archs))).numpy()
+        ratio = fitted.predict(archs).double().numpy() / scaled_silver(archs)
     # measured: median 0.991, 0.975 within ±10% (the device's bound is 0.983)
     assert abs(float(np.median(ratio)) - 1.0) < 0.05 and float(np.mean(abs(ratio - 1) < 0.1)) > 0.8, ratio
 
@@ -153,10 +147,8 @@ def test_suggest_more_on_top_of_a_measured_batch(tmp_path, capsys):
 
 
 def test_fit_on_noisy_samples_advises_timing_more(tmp_path, capsys):
-    archs = [_nb201(random.Random(s)) for s in range(10)]
-    ref = LatencyPredictor.load("nb201:silver_4210r")
-    with torch.no_grad():
-        ms = (1.5 * ref.predict(archs)).double().numpy() * np.exp(np.random.default_rng(0).normal(0, 0.3, 10))
+    archs = [nb201_arch(random.Random(s)) for s in range(10)]
+    ms = scaled_silver(archs, noise=0.3)
     train = _write(tmp_path / "t.csv", ["arch", "latency_ms"], [[a, f"{v:.4f}"] for a, v in zip(archs, ms)])
     argv = ["predictor", "fit", "--space", "nb201", "--train", str(train), "--exclude-device", "silver_4210r"]
     assert main([*argv, "--out", str(tmp_path / "p.pt")]) == 0
