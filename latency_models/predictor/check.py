@@ -14,7 +14,7 @@ sit at the ends of the latency range, so each left-out one is an extrapolation);
 difference is 0.025 (random) and 0.038 (designed). Where the share is low, time more archs (``hwnas predictor
 suggest --given``). Doing so, 10 at a time while the check is below 0.8 and up to 30 (``predictor_loo.py --seeds
 10 --design --more-below 0.8``), brings 23 of NB201's 27 devices to 95% of their bound with 15.1 archs per
-device on average (a fixed 10: 19 devices; a fixed 30: 23): GPUs stop at 10, phones and CPUs go on. On FBNet
+device on average (a fixed 10: 19 devices; a fixed 30: 23): GPUs stop at 10 or 11, phones take 18-30. On FBNet
 (seeds 0-2, ``--space fbnet``) the check tracks the share with correlation 0.85 and mean absolute difference
 0.039 (random samples), and the advice followed brings 24 of 27 devices to 95% of their bound with 12.0 designed
 archs on average (a fixed 10: 23).
