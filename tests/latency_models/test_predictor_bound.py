@@ -8,7 +8,13 @@ import torch
 
 from hwnas.api import ArchSpec
 from hwnas.latency_models.predictor.bayes import device_prior, fit_bayes_head
-from hwnas.latency_models.predictor.ceiling import few_shot_reference, within_bounds, within_share
+from hwnas.latency_models.predictor.ceiling import (
+    best_level_share,
+    few_shot_reference,
+    own_rows_reference,
+    within_bounds,
+    within_share,
+)
 from hwnas.latency_models.predictor.data import LatencyTable
 from hwnas.latency_models.predictor.model import LatencyPredictor, pretrain
 from hwnas.latency_models.predictor.schema import PredictorError, get_schema
@@ -84,6 +90,42 @@ def test_few_shot_reference_reads_the_level_of_a_two_state_device_by_its_shape()
     # when k >= 5 (15% of draws). The density's shift is found whatever k is.
     assert shape == pytest.approx(bound, abs=0.005)
     assert mean < bound - 0.03
+
+
+def test_best_level_share_is_the_best_constant_shift():
+    rng = np.random.default_rng(0)
+    shifts = np.arange(-0.6, 0.6, 1e-4)
+    for _ in range(5):
+        lp = rng.normal(size=60)
+        lt = lp + rng.normal(0.0, 0.12, 60) + rng.normal()
+        got = best_level_share(lp, lt)
+        brute = max(within_share(lp + (lt - lp).mean() + s, lt) for s in shifts)
+        assert got == pytest.approx(brute)
+        assert got >= within_share(lp, lt)
+    # a constant factor in ms is only a level: every row fits once it is removed
+    assert best_level_share(np.log([1.0, 2.0, 4.0]), np.log([1.5, 3.0, 6.0])) == 1.0
+    # ratios 1.0 and 1.25: one window of ±10% (0.9-1.1 of the level) cannot hold both
+    assert best_level_share(np.zeros(2), np.log([1.0, 1.25])) == 0.5
+    with pytest.raises(PredictorError, match="at least one row"):
+        best_level_share(np.zeros(0), np.zeros(0))
+
+
+def test_own_rows_reference_needs_rows_to_find_a_direction():
+    table = _noise_table()
+    ref = own_rows_reference(table, rows=(5, 400), seeds=3, devices=["b", "noisy"])
+    # 2x a: exact from 400 rows; from 5 nearly (the ridge shrinks a's weight and lends some to its noisy copies)
+    assert ref["b"][1] == 1.0 and ref["b"][0] > 0.99
+    bound = within_bounds(table, devices=["noisy"])["noisy"].bound
+    # 400 rows estimate 4 weights well: the share is the noise's own (0.684) within sampling error
+    assert ref["noisy"][1] == pytest.approx(bound, abs=0.02)
+    # 5 rows for an intercept and 3 weights under sd-0.1 noise: the fit's own error costs share
+    assert ref["noisy"][0] < ref["noisy"][1] - 0.02
+    with pytest.raises(PredictorError, match=r"rows must lie in 2 \.\. 2999"):
+        own_rows_reference(table, rows=(3000,))
+    with pytest.raises(PredictorError, match="no fully measured column for pixel9"):
+        own_rows_reference(table, devices=["pixel9"])
+    with pytest.raises(PredictorError, match="seeds must be >= 1"):
+        own_rows_reference(table, seeds=0)
 
 
 def _device_table(n: int = 2000) -> LatencyTable:
