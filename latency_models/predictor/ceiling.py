@@ -128,6 +128,19 @@ def _solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return np.linalg.solve(gram + reg, rhs)
 
 
+def _device_logs(table: LatencyTable, devices: list[str] | None) -> tuple[list[str], list[str], np.ndarray]:
+    """The table's fully measured devices, the targets among them (all by default) and ``[R, D]`` log latencies."""
+    names = full_devices(table)
+    targets = names if devices is None else list(devices)
+    unknown = [d for d in targets if d not in names]
+    if unknown:
+        raise PredictorError(f"no fully measured column for {', '.join(unknown)}; devices: {', '.join(names)}")
+    logs = np.log(np.stack([table.column(d) for d in names], axis=1))
+    if not np.all(np.isfinite(logs)):
+        raise PredictorError("latencies must be finite and > 0 to bound them")
+    return names, targets, logs
+
+
 def within_bounds(table: LatencyTable, *, devices: list[str] | None = None, folds: int = 5,
                   seed: int = 0) -> dict[str, DeviceBound]:
     """The held-out ±10% shares of the ``linear`` and ``rich`` fits per fully measured device.
@@ -141,18 +154,12 @@ def within_bounds(table: LatencyTable, *, devices: list[str] | None = None, fold
     Returns:
         ``{device: DeviceBound}``; ``.bound`` is the fair reference for a few-shot predictor's share.
     """
-    names = full_devices(table)
-    if len(names) < 2:
-        raise PredictorError(f"a bound needs at least 2 fully measured devices, the table has {len(names)}")
+    n_full = len(full_devices(table))
+    if n_full < 2:
+        raise PredictorError(f"a bound needs at least 2 fully measured devices, the table has {n_full}")
     if folds < 2:
         raise PredictorError(f"folds must be >= 2, got {folds}")
-    targets = names if devices is None else list(devices)
-    unknown = [d for d in targets if d not in names]
-    if unknown:
-        raise PredictorError(f"no fully measured column for {', '.join(unknown)}; devices: {', '.join(names)}")
-    logs = np.log(np.stack([table.column(d) for d in names], axis=1))
-    if not np.all(np.isfinite(logs)):
-        raise PredictorError("latencies must be finite and > 0 to bound them")
+    names, targets, logs = _device_logs(table, devices)
     n, n_dev = logs.shape
     # Columns: intercept, every device's log latency, architecture features. A target's fit uses the
     # columns other than its own, so one Gram matrix per fold serves every device.
@@ -227,19 +234,17 @@ def few_shot_reference(table: LatencyTable, *, shots: int = 10, seeds: int = 5, 
     Returns:
         ``{device: share}`` for each fully measured target device.
     """
-    names = full_devices(table)
     if shots < 1 or seeds < 1:
         raise PredictorError(f"shots and seeds must be >= 1, got shots={shots}, seeds={seeds}")
     if shots >= len(table.index):
         raise PredictorError(f"shots={shots} leaves no row to score ({len(table.index)} rows)")
     if level not in LEVELS:
         raise PredictorError(f"unknown level {level!r}; levels: {', '.join(LEVELS)}")
-    targets = names if devices is None else list(devices)
+    names, targets, logs = _device_logs(table, devices)
     bounds = within_bounds(table, devices=targets) if bounds is None else bounds
     missing = [d for d in targets if d not in bounds]
     if missing:
         raise PredictorError(f"bounds has no entry for {', '.join(missing)}: pass within_bounds(table) of the targets")
-    logs = np.log(np.stack([table.column(d) for d in names], axis=1))
     n, n_dev = logs.shape
     a = np.c_[np.ones(n), logs, _arch_features(table)]
     gram = a.T @ a
@@ -296,17 +301,12 @@ def own_rows_reference(table: LatencyTable, *, rows: tuple[int, ...] = (50, 100,
     Returns:
         ``{device: [share at each of rows]}`` for each fully measured target device.
     """
-    names = full_devices(table)
     n = len(table.index)
     if not rows or min(rows) < 2 or max(rows) >= n:
         raise PredictorError(f"rows must lie in 2 .. {n - 1} (the table has {n} rows), got {list(rows)}")
     if seeds < 1:
         raise PredictorError(f"seeds must be >= 1, got {seeds}")
-    targets = names if devices is None else list(devices)
-    unknown = [d for d in targets if d not in names]
-    if unknown:
-        raise PredictorError(f"no fully measured column for {', '.join(unknown)}; devices: {', '.join(names)}")
-    logs = np.log(np.stack([table.column(d) for d in names], axis=1))
+    names, targets, logs = _device_logs(table, devices)
     out = {}
     for d in targets:
         j = names.index(d)
