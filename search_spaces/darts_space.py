@@ -10,6 +10,7 @@ from torch import nn
 
 from hwnas.api import ArchSpec, ArchSpecError, Choice, ConfigError, InputChoice, check_arch
 from hwnas.search_spaces._checks import check_candidates, check_int, check_option
+from hwnas.search_spaces._narrow_bn import BatchNorm2d
 from hwnas.search_spaces.darts_genotypes import (
     CELL_TYPES,
     CIFAR_EVAL_KWARGS,
@@ -24,12 +25,12 @@ from hwnas.search_spaces.ops import DARTS_OPS, FactorizedReduce, ReLUConvBN, poo
 
 def max_pool_3x3_bn(c_in: int, c_out: int, stride: int, *, affine: bool = True) -> nn.Module:
     """Search-time max pooling followed by a non-affine BN, as DARTS' mixed op has it."""
-    return nn.Sequential(pool_3x3("max", c_in, c_out, stride, affine), nn.BatchNorm2d(c_out, affine=False))
+    return nn.Sequential(pool_3x3("max", c_in, c_out, stride, affine), BatchNorm2d(c_out, affine=False))
 
 
 def avg_pool_3x3_bn(c_in: int, c_out: int, stride: int, *, affine: bool = True) -> nn.Module:
     """Search-time average pooling followed by a non-affine BN, as DARTS' mixed op has it."""
-    return nn.Sequential(pool_3x3("avg", c_in, c_out, stride, affine), nn.BatchNorm2d(c_out, affine=False))
+    return nn.Sequential(pool_3x3("avg", c_in, c_out, stride, affine), BatchNorm2d(c_out, affine=False))
 
 
 #: Candidates of every DARTS edge at search time: names are the DARTS op names. The search cell owns

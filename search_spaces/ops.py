@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from hwnas.api import OPS
+from hwnas.search_spaces._dilated import DepthwiseConv2d
+from hwnas.search_spaces._narrow_bn import BatchNorm2d
 
 DARTS_OPS = (
     "none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
@@ -57,7 +59,7 @@ class ReLUConvBN(nn.Sequential):
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine),
+            BatchNorm2d(c_out, affine=affine),
         )
 
 
@@ -65,12 +67,11 @@ class DilConv(nn.Sequential):
     """ReLU -> dilated depthwise conv -> pointwise conv -> BN (DARTS ``dil_conv``)."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, dilation: int, *, affine: bool = True) -> None:
-        pad = dilation * (kernel - 1) // 2
         super().__init__(
             nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_in, kernel, stride=stride, padding=pad, dilation=dilation, groups=c_in, bias=False),
+            DepthwiseConv2d(c_in, kernel, stride=stride, dilation=dilation),
             nn.Conv2d(c_in, c_out, 1, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine),
+            BatchNorm2d(c_out, affine=affine),
         )
 
 
@@ -95,7 +96,7 @@ class FactorizedReduce(nn.Module):
         # A single output channel (PC-DARTS at tiny widths) keeps only the shifted path.
         self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False) if c_out > 1 else None
         self.conv_2 = nn.Conv2d(c_in, c_out - c_out // 2, 1, stride=2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out, affine=affine)
+        self.bn = BatchNorm2d(c_out, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
@@ -138,13 +139,13 @@ class InvertedResidualBody(nn.Sequential):
         mid = int(round(c_in * expansion))
         layers: list[nn.Module] = []
         if expansion != 1:
-            layers += [nn.Conv2d(c_in, mid, 1, bias=False), nn.BatchNorm2d(mid, affine=affine), nn.ReLU6(inplace=True)]
+            layers += [nn.Conv2d(c_in, mid, 1, bias=False), BatchNorm2d(mid, affine=affine), nn.ReLU6(inplace=True)]
         layers += [
             nn.Conv2d(mid, mid, kernel, stride=stride, padding=kernel // 2, groups=mid, bias=False),
-            nn.BatchNorm2d(mid, affine=affine),
+            BatchNorm2d(mid, affine=affine),
             nn.ReLU6(inplace=True),
             nn.Conv2d(mid, c_out, 1, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine),
+            BatchNorm2d(c_out, affine=affine),
         ]
         super().__init__(*layers)
         self.kernel, self.expansion, self.stride = kernel, expansion, stride

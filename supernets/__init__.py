@@ -21,7 +21,7 @@ from hwnas.api import SUPERNETS
 from hwnas.supernets._base import Mix, RelaxedChoice, Supernet, SupernetError, WeightedInputs
 from hwnas.supernets.darts import DartsMixedOp, DartsSupernet
 from hwnas.supernets.gdas import GdasSupernet, GumbelMixedOp
-from hwnas.supernets.pc_darts import PartialMixedOp, PCDartsSupernet, channel_shuffle
+from hwnas.supernets.pc_darts import PartialMixedOp, PCDartsSupernet, channel_shuffle, shuffled_cat
 from hwnas.supernets.proxyless import ProxylessMixedOp, ProxylessSupernet
 
 for _name, _cls in (
@@ -35,5 +35,5 @@ for _name, _cls in (
 __all__ = [
     "DartsMixedOp", "DartsSupernet", "Mix", "GdasSupernet", "GumbelMixedOp", "PCDartsSupernet", "PartialMixedOp",
     "ProxylessMixedOp", "ProxylessSupernet", "RelaxedChoice", "Supernet", "SupernetError",
-    "WeightedInputs", "channel_shuffle",
+    "WeightedInputs", "channel_shuffle", "shuffled_cat",
 ]

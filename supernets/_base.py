@@ -148,12 +148,16 @@ class WeightedInputs(InputChoice):
     def forward(self, inputs: Any) -> torch.Tensor:
         mix: Mix = self._decisions.get(self.label)
         w = mix.weights
-        terms = [t if w is None else w[i] * t for i in mix.active if (t := inputs[i]) is not None]
-        if not terms:
+        out: torch.Tensor | None = None
+        for i in mix.active:
+            if (t := inputs[i]) is None:
+                continue
+            if w is None:
+                out = t if out is None else out + t
+            else:  # the first product is a fresh tensor that no backward reads: the rest add into it
+                out = t * w[i] if out is None else out.addcmul_(t, w[i])
+        if out is None:
             raise RuntimeError(f"InputChoice {self.label!r}: no input reached this node")
-        out = terms[0]
-        for t in terms[1:]:
-            out = out + t
         return out
 
 

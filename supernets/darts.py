@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import torch
@@ -9,6 +10,7 @@ from torch import nn
 
 from hwnas.api import ZERO_OPS, Choice
 from hwnas.supernets._base import Mix, RelaxedChoice, Supernet, _Decisions, zeros_output
+from hwnas.supernets._shared_relu import ReLUCache, share_leading_relus
 
 
 def build_candidates(
@@ -24,22 +26,27 @@ def build_candidates(
 
 
 def mix(ops: Sequence[nn.Module], is_zero: Sequence[bool], decision: Mix, x: torch.Tensor, *, c_out: int,
-        stride: int) -> torch.Tensor:
+        stride: int, relus: ReLUCache | None = None) -> torch.Tensor:
     """``Σ_{i active} w_i · op_i(x)``.
 
     Zero ops add ``w·0``: they change nothing in the value nor in any gradient (∂L/∂w_zero =
     ⟨∂L/∂y, 0⟩ = 0), so they are not run; their α still gets its gradient through the softmax
     normalisation of the others. Candidates outside ``decision.active`` (masked, perturbed away) have
     weight 0 and are not run either. When nothing is left to run the output is zeros of the edge's
-    shape (``c_out`` channels at ``stride``).
+    shape (``c_out`` channels at ``stride``). ``relus`` (from :func:`share_leading_relus`) lets the
+    candidates that open with a ReLU share one. The weighted sum accumulates in place into one tensor.
     """
     w = decision.weights
     out: torch.Tensor | None = None
-    for i in decision.active:
-        if is_zero[i]:
-            continue
-        y = ops[i](x) if w is None else w[i] * ops[i](x)
-        out = y if out is None else out + y
+    with relus.scope() if relus is not None else contextlib.nullcontext():
+        for i in decision.active:
+            if is_zero[i]:
+                continue
+            y = ops[i](x)
+            if w is None:
+                out = y if out is None else out + y
+            else:  # the first product is a fresh tensor that no backward reads, so the rest may add into it
+                out = y * w[i] if out is None else out.addcmul_(y, w[i])
     if out is None:
         return zeros_output(x, c_out, stride)
     return out
@@ -48,12 +55,14 @@ def mix(ops: Sequence[nn.Module], is_zero: Sequence[bool], decision: Mix, x: tor
 class DartsMixedOp(RelaxedChoice):
     """Softmax-weighted sum of all candidates (the DARTS continuous relaxation)."""
 
-    def __init__(self, choice: Choice, decisions: _Decisions) -> None:
+    def __init__(self, choice: Choice, decisions: _Decisions, *, shared_relu: bool = True) -> None:
         super().__init__(choice, decisions)
         self.ops, self._is_zero = build_candidates(choice)
+        self._relus = share_leading_relus(self.ops) if shared_relu else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return mix(self.ops, self._is_zero, self.decision(), x, c_out=self.c_out, stride=self.stride)
+        return mix(self.ops, self._is_zero, self.decision(), x, c_out=self.c_out, stride=self.stride,
+                   relus=self._relus)
 
 
 class DartsSupernet(Supernet):
@@ -66,6 +75,8 @@ class DartsSupernet(Supernet):
         space: A module holding Choices; relaxed in place and owned by the supernet as ``self.space``.
         alpha_init_std: α starts as ``alpha_init_std * randn`` (DARTS: 1e-3; 0 gives the exactly uniform
             start of GM-NAS's ``fix_alpha_equal``).
+        shared_relu: Candidates of one edge that open with a ReLU of its input compute it once
+            (:mod:`hwnas.supernets._shared_relu`); the same values and gradients, less time and memory.
 
     Example:
         >>> import torch
@@ -82,8 +93,9 @@ class DartsSupernet(Supernet):
 
     strategy = "darts"
 
-    def __init__(self, space: nn.Module, *, alpha_init_std: float = 1e-3) -> None:
+    def __init__(self, space: nn.Module, *, alpha_init_std: float = 1e-3, shared_relu: bool = True) -> None:
+        self._shared_relu = bool(shared_relu)
         super().__init__(space, alpha_init_std=alpha_init_std)
 
     def _relax_choice(self, choice: Choice) -> nn.Module:
-        return DartsMixedOp(choice, self._decisions)
+        return DartsMixedOp(choice, self._decisions, shared_relu=self._shared_relu)

@@ -7,6 +7,7 @@ from torch import nn
 
 from hwnas.api import Choice, InputChoice
 from hwnas.supernets._base import Mix, RelaxedChoice, Supernet, WeightedInputs, _Decisions, _param_keys
+from hwnas.supernets._shared_relu import share_leading_relus
 from hwnas.supernets.darts import build_candidates, mix
 
 
@@ -18,6 +19,25 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     return x.reshape(n, groups, c // groups, *x.shape[2:]).transpose(1, 2).reshape(x.shape)
 
 
+def shuffled_cat(y: torch.Tensor, rest: torch.Tensor, groups: int) -> torch.Tensor:
+    """``channel_shuffle(torch.cat([y, rest], 1), groups)`` written in one copy instead of two, in ``y``'s
+    memory format; ``y`` is the first of ``groups`` equal channel groups and ``rest`` the others.
+
+    Example:
+        >>> y, rest = torch.randn(2, 2, 3, 3), torch.randn(2, 6, 3, 3)
+        >>> torch.equal(shuffled_cat(y, rest, 4), channel_shuffle(torch.cat([y, rest], 1), 4))
+        True
+    """
+    n, part, h, w = y.shape
+    # NHWC only if y is not also NCHW (one channel is both), so a NCHW network never turns NHWC here
+    if y.is_contiguous(memory_format=torch.channels_last) and not y.is_contiguous():
+        first = y.permute(0, 2, 3, 1).unsqueeze(-1)
+        others = rest.permute(0, 2, 3, 1).reshape(n, h, w, groups - 1, part).transpose(3, 4)
+        return torch.cat([first, others], dim=-1).reshape(n, h, w, part * groups).permute(0, 3, 1, 2)
+    others = rest.reshape(n, groups - 1, part, h, w).transpose(1, 2)
+    return torch.cat([y.unsqueeze(2), others], dim=2).reshape(n, part * groups, h, w)
+
+
 class PartialMixedOp(RelaxedChoice):
     """Mixes candidates on ``1/K`` of the channels; the rest bypass the edge (max-pooled at stride > 1).
 
@@ -27,12 +47,13 @@ class PartialMixedOp(RelaxedChoice):
     and ``self.k`` says so.
     """
 
-    def __init__(self, choice: Choice, decisions: _Decisions, *, k: int) -> None:
+    def __init__(self, choice: Choice, decisions: _Decisions, *, k: int, shared_relu: bool = True) -> None:
         super().__init__(choice, decisions)
         c = choice.c_in
         self.k = int(k) if k > 1 and choice.c_in == choice.c_out and c % k == 0 else 1
         width = c // self.k if self.k > 1 else None
         self.ops, self._is_zero = build_candidates(choice, c_in=width, c_out=width)
+        self._relus = share_leading_relus(self.ops) if shared_relu else None
         # The paper bypasses reduction edges with a 2x2 max pool; ceil_mode matches the ceil(H/s) size of
         # padded stride-s candidates on odd inputs too (identical to the paper's on even sizes).
         s = choice.stride
@@ -41,11 +62,14 @@ class PartialMixedOp(RelaxedChoice):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = self.decision()
         if self.k == 1:
-            return mix(self.ops, self._is_zero, w, x, c_out=self.c_out, stride=self.stride)
+            return mix(self.ops, self._is_zero, w, x, c_out=self.c_out, stride=self.stride, relus=self._relus)
         part = x.shape[1] // self.k
-        y = mix(self.ops, self._is_zero, w, x[:, :part], c_out=part, stride=self.stride)
+        # One dense copy of the slice, in the input's layout, instead of one inside every candidate's kernel
+        nhwc = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+        xp = x[:, :part].contiguous(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
+        y = mix(self.ops, self._is_zero, w, xp, c_out=part, stride=self.stride, relus=self._relus)
         rest = self.bypass(x[:, part:])
-        return channel_shuffle(torch.cat([y, rest], dim=1), self.k)
+        return shuffled_cat(y, rest, self.k)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", k={self.k}"
@@ -62,6 +86,7 @@ class PCDartsSupernet(Supernet):
         k: Channel fraction 1/K sent through the candidates (paper: 4). Choices with ``c_in != c_out``
             or a width not divisible by K use K = 1 (a full DARTS mixed op).
         alpha_init_std: α and β start as ``alpha_init_std * randn`` (paper: 1e-3).
+        shared_relu: One ReLU per edge for the candidates that open with one (see :class:`DartsSupernet`).
 
     Example:
         >>> import torch
@@ -75,10 +100,11 @@ class PCDartsSupernet(Supernet):
 
     strategy = "pc_darts"
 
-    def __init__(self, space: nn.Module, *, k: int = 4, alpha_init_std: float = 1e-3) -> None:
+    def __init__(self, space: nn.Module, *, k: int = 4, alpha_init_std: float = 1e-3, shared_relu: bool = True) -> None:
         if int(k) < 1:
             raise ValueError(f"PC-DARTS needs k >= 1, got {k}")
         self._k = int(k)
+        self._shared_relu = bool(shared_relu)
         super().__init__(space, alpha_init_std=alpha_init_std)
 
     def _init_strategy(self, alpha_init_std: float) -> None:
@@ -91,7 +117,7 @@ class PCDartsSupernet(Supernet):
         )
 
     def _relax_choice(self, choice: Choice) -> nn.Module:
-        return PartialMixedOp(choice, self._decisions, k=self._k)
+        return PartialMixedOp(choice, self._decisions, k=self._k, shared_relu=self._shared_relu)
 
     def _relax_input(self, ic: InputChoice) -> nn.Module:
         return WeightedInputs(ic, self._decisions)

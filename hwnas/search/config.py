@@ -52,10 +52,15 @@ class TrainConfig:
     fix_alpha: bool = False
     #: The weight lr schedule: cosine annealing to ``w_lr_min`` over the epochs, or constant (PT's tuning).
     w_schedule: Literal["cosine", "constant"] = "cosine"
-    # execution
-    amp: bool = False
+    # execution: how a step is computed, never what it computes (hwnas.search.execution, benchmarks/peers.py)
+    #: Autocast: ``auto`` is bfloat16 on CUDA where supported and on CPUs with native bfloat16, else off.
+    amp: bool | Literal["auto"] = False
     amp_dtype: Literal["float16", "bfloat16"] = "float16"
-    channels_last: bool = False
+    #: NHWC memory format: ``auto`` on the CPU and on CUDA with autocast.
+    channels_last: bool | Literal["auto"] = "auto"
+    #: ``trained``: each step differentiates only what it trains (the architecture step computes no weight
+    #: gradient, the weight step none of α); ``all``: both, as DARTS's code does, the unused ones discarded.
+    grad_scope: Literal["trained", "all"] = "trained"
     max_steps_per_epoch: int | None = None
     eval_batches: int | None = None
     log_every: int = 20
@@ -74,7 +79,7 @@ class TrainConfig:
                                                                              "log_images_every"))
         if not all(0.0 <= b < 1.0 for b in self.arch_betas):
             raise ValueError(f"train.arch_betas must both lie in [0, 1), got {list(self.arch_betas)}")
-        if self.order == "second" and self.amp:
+        if self.order == "second" and self.amp is True:
             raise ValueError("train.order=second does not support train.amp=true; use first order with AMP")
 
 

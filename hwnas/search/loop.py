@@ -15,6 +15,7 @@ from hwnas.api.protocols import SupernetLike
 from hwnas.distributed import DistInfo, all_reduce_grads, all_reduce_sums, average_buffers
 from hwnas.losses import SearchLoss
 from hwnas.search.config import TrainConfig
+from hwnas.search.execution import apply_channels_last, step_execution, to_memory_format
 
 
 class NonFiniteLossError(UserError):
@@ -42,6 +43,20 @@ def _logits(out: Any) -> torch.Tensor:
 
 def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
     return float((logits.argmax(1) == y).float().mean())
+
+
+@contextlib.contextmanager
+def frozen(params: list[nn.Parameter]) -> Iterator[None]:
+    """Inside the block ``params`` do not require grad, so autograd neither saves what only their gradient
+    needs nor computes it (a convolution's weight gradient, a mixed op's candidate outputs for α)."""
+    thawed = [p for p in params if p.requires_grad]
+    for p in thawed:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in thawed:
+            p.requires_grad_(True)
 
 
 @contextlib.contextmanager
@@ -106,7 +121,10 @@ class BilevelTrainer:
             )
         else:
             self.a_opt = torch.optim.SGD(self.a_params, lr=train.arch_lr, weight_decay=train.arch_weight_decay)
-        use_scaler = train.amp and train.amp_dtype == "float16" and device.type == "cuda"
+        self.amp_dtype, self.channels_last = step_execution(train, device)
+        if self.channels_last:
+            apply_channels_last(supernet)  # type: ignore[arg-type]
+        use_scaler = self.amp_dtype is torch.float16
         self.w_scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
         self.a_scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
         self.global_step = 0
@@ -134,17 +152,17 @@ class BilevelTrainer:
 
     # -- steps ---------------------------------------------------------------------------------
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if not self.cfg.amp:
+        if self.amp_dtype is None:
             return contextlib.nullcontext()
-        dtype = torch.float16 if self.cfg.amp_dtype == "float16" else torch.bfloat16
-        return torch.autocast(self.device.type, dtype=dtype)
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def _frozen(self, params: list[nn.Parameter]) -> contextlib.AbstractContextManager[Any]:
+        """Freeze what this step does not train (``train.grad_scope: trained``)."""
+        return frozen(params) if self.cfg.grad_scope == "trained" else contextlib.nullcontext()
 
     def _to_device(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = batch[0], batch[1]
-        x = x.to(self.device, non_blocking=True)
-        if self.cfg.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x, y.to(self.device, non_blocking=True)
+        x = to_memory_format(batch[0].to(self.device, non_blocking=True), self.channels_last)
+        return x, batch[1].to(self.device, non_blocking=True)
 
     def _check_finite(self, loss: torch.Tensor, where: str) -> None:
         if not torch.isfinite(loss.detach()).all():
@@ -181,11 +199,12 @@ class BilevelTrainer:
                 self._check_finite(torch.as_tensor(float(total)), "architecture")
                 details = {"loss/total": float(total)}
             else:
-                with self._autocast():
+                with self._frozen(self.w_params), self._autocast():
                     logits = _logits(self.supernet(xv))
                     total, details = self.loss(logits.float(), yv, self.supernet)
                 self._check_finite(total, "architecture")
-                self.a_scaler.scale(total).backward()
+                if total.requires_grad:  # False only where nothing left to decide reaches the loss
+                    self.a_scaler.scale(total).backward()
                 all_reduce_grads(self.a_params, info=self.dist)
             self.a_scaler.step(self.a_opt)
             self.a_scaler.update()
@@ -196,7 +215,7 @@ class BilevelTrainer:
         """One weight update on a train batch (cross-entropy only: the cost does not depend on weights)."""
         x, y = self._to_device(batch)
         self.w_opt.zero_grad(set_to_none=True)
-        with phase(self.supernet, "weight"), self._autocast():
+        with phase(self.supernet, "weight"), self._frozen(self.a_params), self._autocast():
             logits = _logits(self.supernet(x))
             ce = nn.functional.cross_entropy(logits.float(), y, label_smoothing=self.loss.label_smoothing)
         self._check_finite(ce, "weight")

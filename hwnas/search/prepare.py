@@ -19,6 +19,7 @@ from hwnas.search.builders import build_cost_terms, build_space, build_supernet,
 from hwnas.search.checkpoint import write_text_atomic
 from hwnas.search.config import SearchConfig, TrainConfig
 from hwnas.search.cosearch import attach_hardware, budget_terms
+from hwnas.search.execution import apply_channels_last, step_execution
 from hwnas.search.leaf import Leaf
 from hwnas.search.loop import BilevelTrainer
 from hwnas.search.tb_logging import SearchLogger
@@ -85,8 +86,9 @@ class RunContext:
         space = build_space(self.cfg, num_classes=self.data.num_classes, in_channels=self.data.in_channels)
         supernet = build_supernet(self.cfg, space).to(self.device)
         attach_hardware(self.cfg.hardware, supernet)  # co-search: hardware α beside the network's
-        if self.cfg.train.channels_last:
-            supernet = supernet.to(memory_format=torch.channels_last)
+        # In the step's memory format from the start: every measurement of the run then rounds alike, resumed or not
+        if step_execution(self.cfg.train, self.device)[1]:
+            apply_channels_last(supernet)
         return supernet
 
     def make_loss(self, supernet: Any) -> SearchLoss:
